@@ -1,0 +1,1 @@
+"""Bringup YAML loader, process supervisor and the kaiyo command-line front."""

@@ -1,0 +1,44 @@
+"""`kaiyo`: the one command-line entry of the stack.
+
+Subcommands come from the `kaiyo.cli` entry-point group: each package registers
+`register(subparsers)` functions in its setup.py, so a package adds commands without
+touching this file. A registered command sets `func(args) -> int` with set_defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib.metadata import entry_points
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='kaiyo',
+        description='kaiyo (海洋): ROS 2 marine robotics for the Hiratsuka offshore tower.')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    sub.required = True
+    seen = set()
+    for ep in sorted(entry_points(group='kaiyo.cli'), key=lambda e: e.name):
+        if ep.name in seen:
+            continue
+        seen.add(ep.name)
+        register = ep.load()
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `kaiyo nmea decode f | head`
+        return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

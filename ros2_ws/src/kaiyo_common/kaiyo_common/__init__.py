@@ -1,0 +1,1 @@
+"""Shared pure helpers of kaiyo: site datum and geodesy, frames, parameter contracts, QoS profiles, MCAP schema text."""

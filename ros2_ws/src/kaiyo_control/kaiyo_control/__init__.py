@@ -1,0 +1,1 @@
+"""Controllers, thruster allocation, control modes and teleoperation."""

@@ -1,0 +1,1 @@
+"""Mission files, validation, survey planning, mission executor and safety supervisor."""

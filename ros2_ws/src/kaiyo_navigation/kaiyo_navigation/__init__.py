@@ -1,0 +1,1 @@
+"""State estimation (EKF) for kaiyo vehicles."""

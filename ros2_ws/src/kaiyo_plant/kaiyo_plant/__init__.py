@@ -1,0 +1,1 @@
+"""Wave-power plant monitoring, sea-state analysis and plant simulator."""

@@ -1,0 +1,1 @@
+"""Recording and replay (MCAP), survey reports for the cooperative, live web view."""

@@ -1,0 +1,1 @@
+"""Seabed image analysis: classes, cover, urchins, isoyake index, survey maps."""

@@ -1,0 +1,1 @@
+"""Embedded marine simulator: MuJoCo bodies, Fossen hydrodynamics, waves, seabed scene, underwater camera, faults."""

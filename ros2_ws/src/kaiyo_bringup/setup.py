@@ -28,6 +28,7 @@ setup(
     entry_points={
         'console_scripts': [
             'kaiyo = kaiyo_bringup.cli:main',
+            'heartbeat = kaiyo_bringup.heartbeat_node:main',
         ],
         'kaiyo.cli': [
             'doctor = kaiyo_bringup.doctor:register',
@@ -35,6 +36,7 @@ setup(
             'bench = kaiyo_bringup.commands:register_bench',
         ],
         'kaiyo.bench': [
+            'foundation = kaiyo_bringup.bench:run',
         ],
     },
 )

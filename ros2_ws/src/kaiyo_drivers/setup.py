@@ -27,6 +27,7 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'modbus_driver = kaiyo_drivers.modbus_node:main',
         ],
         'kaiyo.cli': [
         ],

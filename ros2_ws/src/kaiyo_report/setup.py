@@ -27,10 +27,17 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'recorder = kaiyo_report.recorder_node:main',
+            'web = kaiyo_report.web_node:main',
         ],
         'kaiyo.cli': [
+            'record = kaiyo_report.cli:register_record',
+            'replay = kaiyo_report.cli:register_replay',
+            'report = kaiyo_report.cli:register_report',
+            'web = kaiyo_report.cli:register_web',
         ],
         'kaiyo.bench': [
+            'report = kaiyo_report.bench:run',
         ],
     },
 )

@@ -1,7 +1,6 @@
 """`kaiyo bringup` and `kaiyo bench` subcommands."""
 from __future__ import annotations
 
-
 import sys
 from importlib.metadata import entry_points
 

@@ -85,14 +85,16 @@ class Datum:
                          [-sl * co, -sl * so, cl],
                          [cl * co, cl * so, sl]])
 
-    def to_enu(self, lat_deg: float, lon_deg: float, alt_m: float = 0.0) -> tuple[float, float, float]:
+    def to_enu(self, lat_deg: float, lon_deg: float,
+               alt_m: float = 0.0) -> tuple[float, float, float]:
         """Geodetic point -> (east, north, up) metres from this datum."""
         d = geodetic_to_ecef(lat_deg, lon_deg, alt_m) - geodetic_to_ecef(
             self.lat_deg, self.lon_deg, self.alt_m)
         e, n, u = self._rotation() @ d
         return float(e), float(n), float(u)
 
-    def to_geodetic(self, east_m: float, north_m: float, up_m: float = 0.0) -> tuple[float, float, float]:
+    def to_geodetic(self, east_m: float, north_m: float,
+                    up_m: float = 0.0) -> tuple[float, float, float]:
         """(east, north, up) metres from this datum -> (lat deg, lon deg, alt m)."""
         ecef = geodetic_to_ecef(self.lat_deg, self.lon_deg, self.alt_m) + \
             self._rotation().T @ np.array([east_m, north_m, up_m], dtype=float)

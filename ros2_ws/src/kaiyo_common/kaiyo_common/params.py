@@ -10,8 +10,9 @@ descriptors, ranges and a set-parameters callback that applies the same checks),
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 REQUIRED = object()
 """Sentinel default: the parameter must be given (params file, -p or overrides)."""

@@ -41,7 +41,7 @@ def data_path(*parts: str) -> Path:
 
 
 def shared_data_path(*parts: str) -> Path:
-    """The project's shared labelled data (../shared/data next to the clone), or $KAIYO_SHARED_DATA."""
+    """The shared labelled data: ../shared/data beside the clone, or $KAIYO_SHARED_DATA."""
     env = os.environ.get('KAIYO_SHARED_DATA')
     base = Path(env) if env else repo_root().parent / 'shared' / 'data'
     return base.joinpath(*parts)

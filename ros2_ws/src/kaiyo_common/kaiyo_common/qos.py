@@ -6,8 +6,13 @@
   (survey map, mission plan, camera_info, sea state).
 - EVENTS: reliable + transient local, keep last 100 — safety events: nothing may be lost.
 """
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
-                       qos_profile_sensor_data)
+from rclpy.qos import (
+                       DurabilityPolicy,
+                       HistoryPolicy,
+                       QoSProfile,
+                       ReliabilityPolicy,
+                       qos_profile_sensor_data,
+)
 
 SENSOR = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
                     reliability=ReliabilityPolicy.BEST_EFFORT,

@@ -10,40 +10,32 @@ for a float and every refusal names the parameter, the value and the rule. Later
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
-from typing import Callable, Sequence
 
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from kaiyo_common.params import ParameterContractError, ParamSpec, validate
 
-_ROS_TYPE = {
-    'bool': Parameter.Type.BOOL, 'int': Parameter.Type.INTEGER,
-    'float': Parameter.Type.DOUBLE, 'str': Parameter.Type.STRING,
-    'bool[]': Parameter.Type.BOOL_ARRAY, 'int[]': Parameter.Type.INTEGER_ARRAY,
-    'float[]': Parameter.Type.DOUBLE_ARRAY, 'str[]': Parameter.Type.STRING_ARRAY,
-}
-
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    # Bounds go into additional_constraints rather than rcl's typed ranges: rclpy would then
+    # refuse an out-of-range value itself, with its own wording, before kaiyo's rule could
+    # name it. kaiyo's set-parameters callback enforces them at run time.
     constraints = []
+    if spec.min_value is not None:
+        constraints.append(f'>= {spec.min_value}')
+    if spec.max_value is not None:
+        constraints.append(f'<= {spec.max_value}')
     if spec.choices is not None:
         constraints.append('one of ' + ', '.join(repr(c) for c in spec.choices))
-    d = ParameterDescriptor(description=spec.description, read_only=spec.read_only,
-                            dynamic_typing=True,
-                            additional_constraints='; '.join(constraints))
-    if spec.min_value is not None and spec.max_value is not None:
-        if spec.type.startswith('int'):
-            d.integer_range = [IntegerRange(from_value=int(spec.min_value),
-                                            to_value=int(spec.max_value), step=0)]
-        elif spec.type.startswith('float'):
-            d.floating_point_range = [FloatingPointRange(from_value=float(spec.min_value),
-                                                         to_value=float(spec.max_value),
-                                                         step=0.0)]
-    return d
+    if spec.min_length is not None:
+        constraints.append(f'at least {spec.min_length} elements')
+    return ParameterDescriptor(description=spec.description, read_only=spec.read_only,
+                               dynamic_typing=True,
+                               additional_constraints='; '.join(constraints))
 
 
 def declare_contract(node: Node, specs: Sequence[ParamSpec],
@@ -56,10 +48,9 @@ def declare_contract(node: Node, specs: Sequence[ParamSpec],
     values = SimpleNamespace()
     by_name = {s.name: s for s in specs}
     for spec in specs:
-        if spec.required:
-            param = node.declare_parameter(spec.name, _ROS_TYPE[spec.type], _descriptor(spec))
-        else:
-            param = node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        # required: declared without a value (NOT_SET unless a params file or -p gives one)
+        default = None if spec.required else spec.default
+        param = node.declare_parameter(spec.name, default, _descriptor(spec))
         if param.type_ == Parameter.Type.NOT_SET:
             raise ParameterContractError(spec.name, None, 'is required and was not given')
         value = param.value

@@ -1,0 +1,154 @@
+"""Tier 1: the bringup YAML loader and its mapping to command lines / launch_ros (no ROS)."""
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kaiyo_bringup.bringup_file import (
+    BringupError,
+    launch_node_arguments,
+    load_bringup,
+    ros_arguments,
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+@pytest.fixture
+def params(tmp_path):
+    return write(tmp_path, 'p.yaml', '''
+        /tower/heartbeat:
+          ros__parameters:
+            rate_hz: 5.0
+        ''')
+
+
+def test_loads_nodes_with_namespace_params_and_remaps(tmp_path, params):
+    f = write(tmp_path, 'b.yaml', f'''
+        description: test
+        nodes:
+          - name: heartbeat
+            package: kaiyo_bringup
+            executable: heartbeat
+            namespace: tower
+            params: [{params}]
+            parameters: {{station: t1, gains: [1.0, 2.5]}}
+            remaps: {{heartbeat: hb}}
+            respawn: true
+            respawn_delay_s: 0.5
+        ''')
+    b = load_bringup(f)
+    (n,) = b.nodes
+    assert n.namespace == '/tower' and n.full_name == '/tower/heartbeat'
+    assert n.params == [params] and n.respawn and n.respawn_delay_s == 0.5
+    args = ros_arguments(n)
+    assert args[:3] == ['--ros-args', '-r', '__node:=heartbeat']
+    assert ['-r', '__ns:=/tower'] == args[3:5]
+    assert '--params-file' in args and str(params) in args
+    assert 'station:=t1' in args and 'gains:=[1.0, 2.5]' in args and 'heartbeat:=hb' in args
+
+
+def test_for_each_expands_per_vehicle_with_argument_override(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        arguments:
+          vehicles: {default: hover_auv, description: vehicles to start}
+        nodes:
+          - for_each: {vehicle: "${vehicles}"}
+            name: controller
+            package: kaiyo_control
+            executable: controller_node
+            namespace: /${vehicle}
+            parameters: {vehicle: "${vehicle}"}
+        ''')
+    assert [n.full_name for n in load_bringup(f).nodes] == ['/hover_auv/controller']
+    b = load_bringup(f, {'vehicles': 'hover_auv,hover_auv2,wave_boat'})
+    assert [n.namespace for n in b.nodes] == ['/hover_auv', '/hover_auv2', '/wave_boat']
+    assert b.nodes[2].parameters == {'vehicle': 'wave_boat'}
+
+
+def test_unknown_key_names_file_and_line(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        nodes:
+          - name: a
+            package: kaiyo_bringup
+            executabel: heartbeat
+        ''')
+    with pytest.raises(BringupError) as e:
+        load_bringup(f)
+    assert e.value.line == 5 and "unknown node key 'executabel'" in str(e.value)
+    assert str(e.value).startswith(f'{f}:5:')
+
+
+def test_bad_params_file_names_its_file_and_line(tmp_path):
+    bad = write(tmp_path, 'bad.yaml', '''
+        /a:
+          ros__parameters:
+            rate_hz: [1.0, 2.0
+            other: 3
+        ''')
+    f = write(tmp_path, 'b.yaml', f'''
+        nodes:
+          - {{name: a, package: kaiyo_bringup, executable: heartbeat, params: [{bad}]}}
+        ''')
+    with pytest.raises(BringupError) as e:
+        load_bringup(f)
+    assert e.value.file == str(bad) and e.value.line in (4, 5, 6)
+    assert 'invalid YAML' in str(e.value)
+
+
+def test_params_file_structure_is_checked(tmp_path):
+    bad = write(tmp_path, 'flat.yaml', '''
+        rate_hz: 5.0
+        ''')
+    f = write(tmp_path, 'b.yaml', f'''
+        nodes:
+          - {{name: a, package: kaiyo_bringup, executable: heartbeat, params: [{bad}]}}
+        ''')
+    with pytest.raises(BringupError, match=r'flat.yaml:2: .*ros__parameters'):
+        load_bringup(f)
+
+
+@pytest.mark.parametrize('body, message', [
+    ('nodes: {}', "'nodes' must be a list"),
+    ('nodez: []', "unknown key 'nodez'"),
+    ('nodes:\n  - {name: 1a, package: p, executable: e}', 'must be letters'),
+    ('nodes:\n  - {name: a, package: p}', "needs 'executable'"),
+    ('nodes:\n  - {name: a, package: p, executable: e, namespace: "/bad-ns"}', 'namespace'),
+    ('nodes:\n  - {name: a, package: p, executable: e, respawn_delay_s: -1}', '>= 0'),
+    ('nodes:\n  - {name: a, package: p, executable: e, params: [nope.yaml]}', 'does not exist'),
+    ('nodes:\n  - {name: a, package: p, executable: e, namespace: "${ns}"}', "unknown argument"),
+    ('nodes:\n  - {name: a, package: p, executable: e}\n  - {name: a, package: q, executable: f}',
+     'defined twice'),
+])
+def test_rejects_bad_files_with_specific_messages(tmp_path, body, message):
+    f = write(tmp_path, 'b.yaml', body + '\n')
+    with pytest.raises(BringupError, match=message):
+        load_bringup(f)
+
+
+def test_unknown_override_is_rejected(tmp_path):
+    f = write(tmp_path, 'b.yaml', 'nodes: []\n')
+    with pytest.raises(BringupError, match="unknown argument 'vehicles'"):
+        load_bringup(f, {'vehicles': 'x'})
+
+
+def test_launch_node_arguments_mirror_the_command_line(tmp_path, params):
+    f = write(tmp_path, 'b.yaml', f'''
+        nodes:
+          - name: heartbeat
+            package: kaiyo_bringup
+            executable: heartbeat
+            namespace: /tower
+            params: [{params}]
+            parameters: {{station: t1}}
+            remaps: {{heartbeat: hb}}
+        ''')
+    kw = launch_node_arguments(load_bringup(f).nodes[0])
+    assert kw['package'] == 'kaiyo_bringup' and kw['executable'] == 'heartbeat'
+    assert kw['namespace'] == '/tower' and kw['name'] == 'heartbeat'
+    assert kw['parameters'] == [str(params), {'station': 't1'}]
+    assert kw['remappings'] == [('heartbeat', 'hb')]

@@ -1,0 +1,113 @@
+"""Line-of-sight path following with drift compensation (pure).
+
+Integral LOS (Borhaug, Pavlov & Pettersen 2008; Fossen 2021, section 12.4): for the path
+from p0 to p1 with path angle pi_p, along-track s and cross-track e (left of the path
+positive, ENU),
+
+    psi_d = pi_p - atan((e + kappa * y_int) / delta)
+    y_int' = delta * e / (delta^2 + (e + kappa * y_int)^2)
+
+The integral term builds the crab angle a steady cross current needs, so the vehicle
+tracks the line instead of an offset parallel to it (plain LOS leaves e = U_c / U * delta
+offset... and worse in waves). The integral's growth is bounded by construction (its rate
+falls as e + kappa y_int grows), so no extra anti-windup is needed.
+
+`go_to_point` gives the bearing to a point with the same crab-angle correction, estimated
+from the measured course over ground versus heading, for station keeping of vehicles that
+cannot hover (the wave boat).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from kaiyo_common.frames import wrap_angle
+
+
+class GuidanceError(ValueError):
+    """Bad path or guidance parameters."""
+
+
+@dataclass(frozen=True)
+class LosParams:
+    lookahead_m: float = 10.0       # delta, m: larger = smoother, slower convergence
+    integral_gain: float = 0.3      # kappa, dimensionless (0 = plain LOS)
+    acceptance_radius_m: float = 3.0  # end of the leg when this close to p1 along track, m
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lookahead_m) and self.lookahead_m > 0):
+            raise GuidanceError(f'lookahead_m = {self.lookahead_m!r}: must be > 0')
+        if not (math.isfinite(self.integral_gain) and self.integral_gain >= 0):
+            raise GuidanceError(f'integral_gain = {self.integral_gain!r}: must be >= 0')
+        if not (math.isfinite(self.acceptance_radius_m) and self.acceptance_radius_m > 0):
+            raise GuidanceError(f'acceptance_radius_m = {self.acceptance_radius_m!r}: must be > 0')
+
+
+@dataclass
+class LosOutput:
+    heading_rad: float              # desired heading (ENU yaw), rad
+    cross_track_m: float            # left of the path positive, m
+    along_track_m: float            # from p0 along the path, m
+    remaining_m: float              # along-track distance to p1, m
+    finished: bool
+
+
+class LosGuidance:
+    def __init__(self, params: LosParams | None = None):
+        self.p = params or LosParams()
+        self.y_int = 0.0
+        self._path: tuple | None = None
+
+    def reset(self) -> None:
+        self.y_int = 0.0
+
+    def update(self, start_xy, end_xy, position_xy, dt: float) -> LosOutput:
+        x0, y0 = (float(v) for v in start_xy)
+        x1, y1 = (float(v) for v in end_xy)
+        px, py = (float(v) for v in position_xy)
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1, px, py)):
+            raise GuidanceError('path and position must be finite numbers')
+        length = math.hypot(x1 - x0, y1 - y0)
+        if length < 1e-3:
+            raise GuidanceError(f'path from ({x0}, {y0}) to ({x1}, {y1}) has no length')
+        if self._path != (x0, y0, x1, y1):
+            self._path = (x0, y0, x1, y1)
+            self.y_int = 0.0            # a new leg: its current-compensation starts afresh
+        pi_p = math.atan2(y1 - y0, x1 - x0)
+        c, s = math.cos(pi_p), math.sin(pi_p)
+        dx, dy = px - x0, py - y0
+        along = c * dx + s * dy
+        cross = -s * dx + c * dy        # left positive
+        d = self.p.lookahead_m
+        k = self.p.integral_gain
+        heading = wrap_angle(pi_p - math.atan((cross + k * self.y_int) / d))
+        if k > 0:
+            self.y_int += dt * d * cross / (d * d + (cross + k * self.y_int) ** 2)
+        remaining = length - along
+        return LosOutput(heading, cross, along, remaining, remaining < self.p.acceptance_radius_m)
+
+
+def crab_angle(heading_rad: float, course_rad: float, speed_mps: float,
+               min_speed_mps: float = 0.05) -> float:
+    """Course over ground minus heading (rad), 0 when too slow to tell."""
+    if speed_mps < min_speed_mps:
+        return 0.0
+    return wrap_angle(course_rad - heading_rad)
+
+
+def go_to_point(position_xy, target_xy, heading_rad: float, ground_velocity_xy,
+                crab_filter: float, filtered_crab: float) -> tuple[float, float, float]:
+    """Heading that makes good a course straight to `target_xy`, compensating the measured
+    crab angle (low-pass filtered with gain `crab_filter` in [0, 1] per call).
+
+    Returns (desired heading rad, distance m, new filtered crab rad)."""
+    dx = float(target_xy[0]) - float(position_xy[0])
+    dy = float(target_xy[1]) - float(position_xy[1])
+    dist = math.hypot(dx, dy)
+    vx, vy = (float(v) for v in ground_velocity_xy)
+    speed = math.hypot(vx, vy)
+    crab = crab_angle(heading_rad, math.atan2(vy, vx), speed)
+    filtered = filtered_crab + crab_filter * wrap_angle(crab - filtered_crab)
+    filtered = max(-math.radians(60.0), min(math.radians(60.0), filtered))
+    bearing = math.atan2(dy, dx)
+    return wrap_angle(bearing - filtered), dist, filtered

@@ -1,0 +1,28 @@
+"""`kaiyo doctor` passes on this installation and fails, naming the cause, when the
+kaiyo_interfaces build is missing (shadowed here by an empty package first on the path)."""
+import os
+import subprocess
+import sys
+
+KAIYO = [sys.executable, '-m', 'kaiyo_bringup.cli']
+
+
+def test_doctor_ok_on_a_good_setup():
+    r = subprocess.run([*KAIYO, 'doctor'], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'kaiyo_interfaces  messages, services and actions import' in r.stdout
+    assert 'DDS discovery' in r.stdout and 'all required checks passed' in r.stdout
+
+
+def test_doctor_fails_and_says_why_without_interfaces(tmp_path):
+    fake = tmp_path / 'kaiyo_interfaces'
+    fake.mkdir()
+    (fake / '__init__.py').write_text('')   # a package with no generated msg module
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}:{os.environ.get('PYTHONPATH', '')}")
+    r = subprocess.run([*KAIYO, 'doctor', '--quick'], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 1
+    assert 'FAIL  kaiyo_interfaces' in r.stdout
+    assert "No module named 'kaiyo_interfaces." in r.stdout
+    assert 'make setup' in r.stdout
+    assert 'problem(s): kaiyo_interfaces' in r.stderr

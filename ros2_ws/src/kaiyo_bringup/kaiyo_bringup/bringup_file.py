@@ -121,7 +121,17 @@ def load_yaml_node(path: Path) -> yaml.Node:
     return node
 
 
-def _subst(value: Any, env: dict[str, str], file: Path, line: int) -> Any:
+def _subst(value: Any, env: dict[str, str], file: Path, line: int,
+           typed: bool = False) -> Any:
+    """Substitute ${name}. With `typed`, a value that is exactly one ${name} takes the YAML
+    type of the argument's text (so `rate_hz: "${rate}"` with rate 2.0 gives a float)."""
+    if typed and isinstance(value, str):
+        m = _SUBST_RE.fullmatch(value)
+        if m and m.group(1) in env:
+            try:
+                return yaml.safe_load(env[m.group(1)])
+            except yaml.YAMLError:
+                return env[m.group(1)]
     if isinstance(value, str):
         def repl(m):
             if m.group(1) not in env:
@@ -130,9 +140,9 @@ def _subst(value: Any, env: dict[str, str], file: Path, line: int) -> Any:
             return env[m.group(1)]
         return _SUBST_RE.sub(repl, value)
     if isinstance(value, list):
-        return [_subst(v, env, file, line) for v in value]
+        return [_subst(v, env, file, line, typed) for v in value]
     if isinstance(value, dict):
-        return {k: _subst(v, env, file, line) for k, v in value.items()}
+        return {k: _subst(v, env, file, line, typed) for k, v in value.items()}
     return value
 
 
@@ -167,10 +177,7 @@ def check_params_file(path: Path, source: str) -> None:
                                    "'ros__parameters' (or a nested node name)")
 
 
-def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
-                 root: Path | None = None, check_files: bool = True) -> Bringup:
-    """Load and validate a bringup file. Raises BringupError naming FILE:LINE."""
-    file = Path(path)
+def _top_level(file: Path) -> dict:
     doc = load_yaml_node(file)
     if not isinstance(doc, yaml.MappingNode):
         raise BringupError(file, _line(doc), 'top level must be a mapping with a `nodes:` list')
@@ -179,9 +186,10 @@ def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
         if key not in _TOP_KEYS:
             raise BringupError(file, _line(kn), f"unknown key '{key}'; "
                                f"expected one of {', '.join(sorted(_TOP_KEYS))}")
-    if 'nodes' not in top:
-        raise BringupError(file, 1, "missing 'nodes:' list")
+    return top
 
+
+def _arguments(file: Path, top: dict) -> dict[str, Argument]:
     arguments: dict[str, Argument] = {}
     if 'arguments' in top:
         anode = top['arguments'][1]
@@ -195,6 +203,24 @@ def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
             default = val.get('default')
             arguments[name] = Argument(name, None if default is None else str(default),
                                        str(val['description']))
+    return arguments
+
+
+def read_arguments(path: str | Path) -> dict[str, Argument]:
+    """Only the declared arguments of a bringup file (name, default, description)."""
+    file = Path(path)
+    return _arguments(file, _top_level(file))
+
+
+def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
+                 root: Path | None = None, check_files: bool = True) -> Bringup:
+    """Load and validate a bringup file. Raises BringupError naming FILE:LINE."""
+    file = Path(path)
+    top = _top_level(file)
+    if 'nodes' not in top:
+        raise BringupError(file, 1, "missing 'nodes:' list")
+
+    arguments = _arguments(file, top)
     env = {a.name: a.default for a in arguments.values() if a.default is not None}
     for k, v in (overrides or {}).items():
         if k not in arguments:
@@ -243,7 +269,8 @@ def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
 
 def _node_spec(raw: dict, env: dict, file: Path, line: int, root: Path | None,
                check_files: bool) -> NodeSpec:
-    raw = _subst({k: v for k, v in raw.items() if k != 'for_each'}, env, file, line)
+    raw = {k: _subst(v, env, file, line, typed=(k == 'parameters'))
+           for k, v in raw.items() if k != 'for_each'}
     for key in ('name', 'package', 'executable'):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise BringupError(file, line, f"node entry needs '{key}' (a string)")

@@ -152,3 +152,18 @@ def test_launch_node_arguments_mirror_the_command_line(tmp_path, params):
     assert kw['namespace'] == '/tower' and kw['name'] == 'heartbeat'
     assert kw['parameters'] == [str(params), {'station': 't1'}]
     assert kw['remappings'] == [('heartbeat', 'hb')]
+
+
+def test_exact_argument_reference_in_parameters_keeps_its_yaml_type(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        arguments:
+          rate: {default: "2.5", description: rate in Hz}
+          name: {default: tower, description: station}
+        nodes:
+          - name: a
+            package: p
+            executable: e
+            parameters: {rate_hz: "${rate}", station: "${name}", label: "at ${rate} Hz"}
+        ''')
+    p = load_bringup(f).nodes[0].parameters
+    assert p == {'rate_hz': 2.5, 'station': 'tower', 'label': 'at 2.5 Hz'}

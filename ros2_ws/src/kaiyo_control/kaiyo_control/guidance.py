@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from kaiyo_common.frames import wrap_angle
 
 
@@ -111,3 +113,102 @@ def go_to_point(position_xy, target_xy, heading_rad: float, ground_velocity_xy,
     filtered = max(-math.radians(60.0), min(math.radians(60.0), filtered))
     bearing = math.atan2(dy, dx)
     return wrap_angle(bearing - filtered), dist, filtered
+
+
+# -- drift estimation and station keeping for vessels that cannot stop ---------------------
+
+class CurrentEstimator:
+    """Estimate the water current c (ENU, m/s) and the speed through the water s (m/s) of a
+    vessel from its ground velocity g and heading psi:
+
+        g = s [cos psi, sin psi] + c        (linear in the unknowns x = [cx, cy, s])
+
+    A 3-state Kalman filter with slow random walks; the unknowns become observable as the
+    heading changes (turns, zig-zags), and wave-induced surge oscillation is averaged out by
+    the large measurement noise. Used by the wave boat, which has no water-track sensor.
+    """
+
+    def __init__(self, initial_speed_mps: float = 0.4, speed_std_mps: float = 0.3,
+                 current_std_mps: float = 0.5, measurement_std_mps: float = 0.25,
+                 process_std_mps_per_sqrt_s: float = 0.003):
+        self.x = np.array([0.0, 0.0, float(initial_speed_mps)])
+        self.P = np.diag([current_std_mps ** 2, current_std_mps ** 2, speed_std_mps ** 2])
+        self.r = measurement_std_mps ** 2
+        self.q = process_std_mps_per_sqrt_s ** 2
+
+    def update(self, ground_velocity_xy, heading_rad: float, dt: float) -> None:
+        g = np.asarray(ground_velocity_xy, dtype=float)
+        if g.shape != (2,) or not np.all(np.isfinite(g)) or not math.isfinite(heading_rad):
+            raise GuidanceError(f'ground velocity {ground_velocity_xy!r} / heading '
+                                f'{heading_rad!r} must be finite')
+        self.P = self.P + np.eye(3) * self.q * dt
+        h = np.array([[1.0, 0.0, math.cos(heading_rad)], [0.0, 1.0, math.sin(heading_rad)]])
+        s = h @ self.P @ h.T + np.eye(2) * self.r
+        k = self.P @ h.T @ np.linalg.inv(s)
+        self.x = self.x + k @ (g - h @ self.x)
+        self.x[2] = max(0.0, self.x[2])
+        self.P = (np.eye(3) - k @ h) @ self.P
+
+    @property
+    def current_enu(self) -> np.ndarray:
+        return self.x[:2].copy()
+
+    @property
+    def speed_mps(self) -> float:
+        return float(self.x[2])
+
+
+def heading_for_course(course_rad: float, speed_mps: float, current_xy) -> float:
+    """Heading that makes the ground track point along `course_rad` for a vessel moving at
+    `speed_mps` through a current `current_xy` (crab-angle feed-forward)."""
+    c_perp = -math.sin(course_rad) * float(current_xy[0]) + math.cos(course_rad) * float(current_xy[1])
+    if speed_mps <= 1e-3:
+        return course_rad
+    return wrap_angle(course_rad - math.asin(max(-1.0, min(1.0, c_perp / speed_mps))))
+
+
+@dataclass(frozen=True)
+class FerryGlideParams:
+    half_width_m: float = 2.5       # cross-current excursion before switching side, m
+    along_gain: float = 0.05        # desired along-current speed per metre of error, 1/s
+    min_current_mps: float = 0.05   # weaker current: no up-stream direction; circle instead
+
+
+class FerryGlide:
+    """Station keeping for a vessel that cannot stop (through-water speed s > current c).
+
+    Pointing theta off the up-current direction gives an along-current ground speed of
+    s cos(theta) - |c|; theta is chosen so that it equals k * (along-current error), and the
+    cross-current speed s sin(theta) is cancelled on average by switching the side of theta
+    whenever the vessel has crossed half_width_m past the station point ('ferry glide').
+    The turn between sides goes through up-current, where the ground speed is smallest,
+    never down-current. If s <= |c| the vessel heads up-current (best effort) and
+    `feasible` is False.
+    """
+
+    def __init__(self, params: FerryGlideParams | None = None):
+        self.p = params or FerryGlideParams()
+        self.side = 1.0
+        self.feasible = True
+
+    def heading(self, position_xy, station_xy, current_xy, speed_mps: float) -> float | None:
+        """Heading (rad) to steer; None when the current is too weak to glide against."""
+        c = np.asarray(current_xy, dtype=float)
+        c_mag = float(np.hypot(*c))
+        err = np.asarray(station_xy, dtype=float) - np.asarray(position_xy, dtype=float)
+        if c_mag < self.p.min_current_mps:
+            self.feasible = True
+            return None
+        up = -c / c_mag                              # up-current unit vector
+        left = np.array([-up[1], up[0]])
+        e_along = float(err @ up)                    # > 0: station is up-current of us
+        e_cross = float(err @ left)                  # > 0: station is to the left
+        if self.side * e_cross < -self.p.half_width_m:
+            self.side = -self.side                   # crossed past: glide back
+        if speed_mps <= c_mag:
+            self.feasible = False
+            return math.atan2(up[1], up[0])
+        self.feasible = True
+        v_along = max(-c_mag, min(speed_mps - c_mag, self.p.along_gain * e_along))
+        theta = math.acos(max(-1.0, min(1.0, (v_along + c_mag) / speed_mps)))
+        return wrap_angle(math.atan2(up[1], up[0]) + self.side * theta)

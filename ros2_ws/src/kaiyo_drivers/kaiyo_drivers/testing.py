@@ -24,7 +24,7 @@ class SocatPty:
         if shutil.which('socat') is None:
             raise FileNotFoundError('socat is not installed (apt-get install socat)')
         self.proc = subprocess.Popen(
-            ['socat', '-d0', f'pty,raw,echo=0,link={self.a}', f'pty,raw,echo=0,link={self.b}'],
+            ['socat', f'pty,raw,echo=0,link={self.a}', f'pty,raw,echo=0,link={self.b}'],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         # the links appear when socat has opened both ends: wait for that event

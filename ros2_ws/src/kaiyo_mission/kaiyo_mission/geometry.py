@@ -120,6 +120,33 @@ def horizontal_intervals(poly: Sequence[Point], y: float) -> list[tuple[float, f
     return [(xs[k], xs[k + 1]) for k in range(0, len(xs) - 1, 2) if xs[k + 1] - xs[k] > EPS]
 
 
+def band_intervals(poly: Sequence[Point], y_lo: float, y_hi: float) -> list[tuple[float, float]]:
+    """x-extents of the polygon inside the band y_lo <= y <= y_hi, merged and sorted.
+
+    A survey line at the band's centre must reach as far as the polygon does anywhere in its
+    footprint strip, not only where the polygon crosses the line itself (which falls short
+    at slanted ends).
+    """
+    ys_poly = [p[1] for p in poly]
+    lo, hi = max(y_lo, min(ys_poly) + 1e-9), min(y_hi, max(ys_poly) - 1e-9)
+    if lo > hi:
+        return []
+    samples = {lo, hi, 0.5 * (lo + hi)}
+    samples.update(y for y in ys_poly if lo < y < hi)
+    for y in ys_poly:   # just either side of a vertex, where the chord changes slope
+        for d in (-1e-7, 1e-7):
+            if lo <= y + d <= hi:
+                samples.add(y + d)
+    spans = sorted(iv for y in samples for iv in horizontal_intervals(poly, y))
+    merged: list[list[float]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1] + EPS:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
 def distance_to_polygon_edge(p: Point, poly: Sequence[Point]) -> float:
     """Shortest distance from p to the polygon's boundary, m."""
     best = math.inf

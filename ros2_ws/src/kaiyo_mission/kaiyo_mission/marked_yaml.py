@@ -23,6 +23,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+_PLAIN_TAGS = ('tag:yaml.org,2002:seq', 'tag:yaml.org,2002:map')
 MAX_NODES = 200_000     # nodes visited (after alias expansion) before a file is refused
 
 
@@ -75,6 +76,10 @@ class _Walker:
         self.index.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, ScalarNode):
             return self.scalar(node)
+        if not isinstance(node, ScalarNode) and node.tag not in _PLAIN_TAGS:
+            raise MarkedYamlError(node.start_mark.line + 1, 'yaml',
+                                  f'cannot read value: unsupported tag {node.tag!r} '
+                                  '(no constructor for it in plain YAML)')
         if isinstance(node, SequenceNode):
             return [self.walk(item, path + (i,)) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):

@@ -153,7 +153,10 @@ def survey_lines(poly: Sequence[tuple[float, float]], spacing: float,
                  yaw: float) -> list[tuple[tuple[float, float], tuple[float, float]]]:
     """Boustrophedon lines (start, end) in ENU m, lines along `yaw`, alternating direction.
 
-    Lines are centred across the polygon so the outer footprints overhang both edges equally.
+    Lines are centred across the polygon so the outer footprints overhang both edges equally;
+    each line reaches as far as the polygon does anywhere in its footprint strip (so a
+    slanted end is covered), which may put a line end up to half a spacing outside the
+    polygon.
     """
     if not (math.isfinite(spacing) and spacing > 0):
         raise PlanError(f'line spacing {spacing!r} m must be > 0')
@@ -168,7 +171,10 @@ def survey_lines(poly: Sequence[tuple[float, float]], spacing: float,
     out = []
     for k in range(n):
         y = y0 + k * spacing
-        intervals = geometry.horizontal_intervals(rot, y)
+        # the strip edges are shrunk by a micrometre so a strip that only touches a far
+        # edge exactly does not pull the line across a notch
+        half = spacing / 2.0 - 1e-6
+        intervals = geometry.band_intervals(rot, y - half, y + half)
         if k % 2 == 1:
             intervals = [(b, a) for a, b in reversed(intervals)]
         for a, b in intervals:

@@ -421,8 +421,8 @@ def _check_rules(ctx: _Ctx, steps: list[Step], limits: Limits | None,
         if v.depth is not None:
             vpath = spath + ('depth',)
             if limits is not None and v.depth > limits.max_depth:
-                ctx.error(vpath, 'max_depth', f'{ctx.where(spath)}.depth = {v.depth:g} m is below '
-                          f'limits.max_depth {limits.max_depth:g} m')
+                ctx.error(vpath, 'max_depth', f'{ctx.where(spath)}.depth = {v.depth:g} m is deeper '
+                          f'than limits.max_depth {limits.max_depth:g} m')
             if vp is not None and v.depth > vp.max_depth_m:
                 ctx.error(vpath, 'vehicle_rating', f'{ctx.where(spath)}.depth = {v.depth:g} m is '
                           f"beyond {vp.name}'s rated depth {vp.max_depth_m:g} m")
@@ -488,7 +488,7 @@ def validate_text(text: str, file: str = '<mission>',
     if top is None:
         report.errors = ctx.errors
         return report
-    ctx.keys(top, TOP_KEYS, {'mission', 'vehicle', 'limits', 'steps'}, ())
+    ctx.keys(top, TOP_KEYS, {'limits', 'steps'}, ())  # mission, vehicle: ctx.text
     name = ctx.text(top, 'mission', ())
     if 'description' in top and not isinstance(top['description'], str):
         ctx.error(('description',), 'type', f'description must be text, got '
@@ -577,6 +577,7 @@ def validate_text(text: str, file: str = '<mission>',
             bad = next((s for s in steps if s.kind == 'survey'), None)
             ctx.error(('steps', bad.index, 'survey') if bad else ('steps',), 'survey', str(err))
         if plan is not None:
+            _check_planned_lines(ctx, mission, plan)
             _check_estimate(ctx, mission, plan, vp, water_depth_m)
             report.mission, report.plan = mission, plan
     report.vehicle = vp
@@ -584,6 +585,17 @@ def validate_text(text: str, file: str = '<mission>',
     if report.errors:
         report.mission = report.plan = None
     return report
+
+
+def _check_planned_lines(ctx: _Ctx, mission: Mission, plan: Plan) -> None:
+    """Survey lines may reach half a spacing past the polygon: they too must stay inside."""
+    fence = mission.limits.geofence_xy
+    for leg in plan.lines():
+        if not geometry.segment_inside_polygon(leg.start, leg.end, fence):
+            ctx.error(('steps', leg.step_index, 'survey', 'polygon'), 'outside_geofence',
+                      f'survey line {leg.line_index + 1} of steps[{leg.step_index}] leaves the '
+                      'geofence (lines reach half a line spacing past the polygon)')
+            return
 
 
 def _check_estimate(ctx: _Ctx, mission: Mission, plan: Plan, vp: VehicleParams,

@@ -143,9 +143,12 @@ class EnergyLedger:
 
     def _close(self, now: float) -> list[MinuteBin]:
         done = []
-        for k, mb in self._bins.items():
-            if (k + 1) * self.bin_s <= now and k * self.bin_s >= self._closed_upto:
-                done.append(mb)
+        for k in reversed(self._bins):   # newest first; stop at what was handed out before
+            if k * self.bin_s < self._closed_upto:
+                break
+            if (k + 1) * self.bin_s <= now:
+                done.append(self._bins[k])
+        done.reverse()
         if done:
             self._closed_upto = done[-1].start_s + self.bin_s
         return done
@@ -175,9 +178,11 @@ class EnergyLedger:
         for mb in self._bins.values():
             if mb.start_s + self.bin_s <= start or mb.start_s >= now:
                 continue
-            # Bins partly outside the window count in proportion (uniform within a bin).
-            lo, hi = max(start, mb.start_s), min(now, mb.start_s + self.bin_s)
-            frac = (hi - lo) / self.bin_s
+            # The bin straddling the window start counts in proportion (uniform within it);
+            # the newest bin only holds energy up to the last reading anyway.
+            frac = 1.0
+            if mb.start_s < start:
+                frac = (mb.start_s + self.bin_s - start) / self.bin_s
             energy += mb.energy_kwh * frac
             avail += mb.available_s * frac
         return max(0.0, now - start), energy, avail

@@ -30,6 +30,7 @@ from typing import Iterable, Iterator
 
 import yaml
 from mcap.exceptions import McapError
+from mcap.reader import make_reader
 from mcap.records import Channel, Message, Schema
 from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
@@ -340,6 +341,33 @@ def bag_files(path: str | os.PathLike) -> list[Path]:
     if not found:
         raise BagError(f'{p}: folder has no .mcap files')
     return found
+
+
+def bag_topics(path: str | os.PathLike) -> dict[str, BagMessage]:
+    """topic -> (type, schema, channel metadata) of a bag, as a BagMessage without data.
+
+    Uses each file's summary when present; a file without one (killed recorder) is scanned.
+    """
+    out: dict[str, BagMessage] = {}
+    for f in bag_files(path):
+        summary = None
+        with open(f, 'rb') as stream:
+            try:
+                summary = make_reader(stream).get_summary()
+            except (McapError, struct.error, EOFError, ValueError):
+                summary = None
+            if summary is not None:
+                for ch in summary.channels.values():
+                    schema = summary.schemas.get(ch.schema_id)
+                    out.setdefault(ch.topic, BagMessage(
+                        ch.topic, schema.name if schema else '', schema, b'', 0, 0,
+                        dict(ch.metadata)))
+                continue
+        for m in iter_bag(f):
+            if m.topic not in out:
+                out[m.topic] = BagMessage(m.topic, m.type, m.schema, b'', 0, 0,
+                                          m.channel_metadata)
+    return out
 
 
 def iter_bag(path: str | os.PathLike, topics: Iterable[str] | None = None,

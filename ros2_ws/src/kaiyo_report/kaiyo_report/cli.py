@@ -5,18 +5,15 @@ stays the one place they are checked) or, for `report`, calls the pure builder d
 """
 from __future__ import annotations
 
+import json
 import sys
 
 
 def _ros_args(params: dict) -> list[str]:
-    args = ['--ros-args']
+    """`-p name:=value` arguments; values as YAML (JSON is YAML), strings quoted."""
+    args = ['kaiyo', '--ros-args']
     for name, value in params.items():
-        if isinstance(value, bool):
-            text = 'true' if value else 'false'
-        elif isinstance(value, list):
-            text = '[' + ','.join(f"'{v}'" for v in value) + ']'
-        else:
-            text = str(value)
+        text = json.dumps(value)
         args += ['-p', f'{name}:={text}']
     return args
 
@@ -70,6 +67,8 @@ def register_replay(sub) -> None:
     p.add_argument('--topics', nargs='+', default=[], help='only these topics')
     p.add_argument('--delay', type=float, default=0.5, metavar='S',
                    help='wait before the first message, s (default 0.5)')
+    p.add_argument('--wait-for-subscribers', type=int, default=0, metavar='N',
+                   help='start only when every topic has N subscribers (default 0: no wait)')
     p.set_defaults(func=_replay)
 
 
@@ -81,7 +80,8 @@ def _replay(args) -> int:
     from kaiyo_report.bag import BagError
     from kaiyo_report.replay_node import ReplayNode
     rclpy.init(args=_ros_args({'bag': args.bag, 'rate': args.rate, 'clock': args.clock,
-                               'topics': args.topics, 'start_delay_s': args.delay}))
+                               'topics': args.topics, 'start_delay_s': args.delay,
+                               'wait_for_subscribers': args.wait_for_subscribers}))
     node = None
     try:
         node = ReplayNode()

@@ -13,6 +13,7 @@ import importlib
 import re
 import time
 
+import rclpy.logging
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
@@ -141,7 +142,8 @@ class RecorderNode(Node):
 
     def shutdown(self) -> None:
         self.writer.close()
-        self.get_logger().info(f'closed {self.writer.dir}: {self.writer.message_count} messages '
+        # the context may already be shut down (Ctrl-C): log without /rosout
+        rclpy.logging.get_logger('recorder').info(f'closed {self.writer.dir}: {self.writer.message_count} messages '
                                f'in {len(self.writer.files)} file(s)')
 
 

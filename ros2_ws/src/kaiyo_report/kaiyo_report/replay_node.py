@@ -16,7 +16,7 @@ from rosgraph_msgs.msg import Clock
 
 from kaiyo_common.params import ParamSpec
 from kaiyo_common.ros_params import declare_contract
-from kaiyo_report.bag import BagReadReport, iter_bag
+from kaiyo_report.bag import BagReadReport, bag_topics, iter_bag
 from kaiyo_report.recorder_node import message_class
 from kaiyo_report.replay import ReplayClock
 
@@ -31,6 +31,9 @@ SPECS = [
               read_only=True),
     ParamSpec('start_delay_s', 'float', 'Wait this long after start-up before the first '
               'message (lets subscribers connect), s', 0.5, min_value=0.0, max_value=600.0,
+              read_only=True),
+    ParamSpec('wait_for_subscribers', 'int', 'Start only when every topic has at least this '
+              'many subscribers (0 = do not wait), count', 0, min_value=0, max_value=100,
               read_only=True),
     ParamSpec('tick_s', 'float', 'How often due messages are drained, s', 0.002,
               min_value=0.0005, max_value=0.1, read_only=True),
@@ -53,14 +56,18 @@ class ReplayNode(Node):
         self.params = declare_contract(self, SPECS)
         p = self.params
         self.report = BagReadReport()
+        self.publishers_by_topic: dict[str, object] = {}
+        self.skipped: set[str] = set()
+        # publishers exist before the first message so subscribers can connect in time
+        for topic, info in bag_topics(p.bag).items():
+            if not p.topics or topic in p.topics:
+                self._publisher(info)
         self.messages = iter_bag(p.bag, p.topics or None, self.report)
         self.pending = next(self.messages, None)
-        self.publishers_by_topic: dict[str, object] = {}
         self.published = 0
-        self.skipped: set[str] = set()
         self.finished = Future()
-        start_ns = self.pending.log_time_ns if self.pending else 0
-        self.clock = ReplayClock(start_ns, time.monotonic() + p.start_delay_s, p.rate)
+        self.ready_at = time.monotonic() + p.start_delay_s
+        self.clock: ReplayClock | None = None   # starts once the start conditions hold
         self.clock_pub = self.create_publisher(Clock, '/clock', 10) if p.clock else None
         if self.clock_pub is not None:
             self.create_timer(1.0 / p.clock_rate_hz, self.on_clock)
@@ -82,8 +89,22 @@ class ReplayNode(Node):
             self.publishers_by_topic[msg.topic] = pub
         return pub
 
+    def _start_clock(self, now: float) -> bool:
+        if self.clock is not None:
+            return True
+        if now < self.ready_at or self.pending is None:
+            return False
+        need = self.params.wait_for_subscribers
+        if need and any(pub.get_subscription_count() < need
+                        for pub in self.publishers_by_topic.values()):
+            return False
+        self.clock = ReplayClock(self.pending.log_time_ns, now, self.params.rate)
+        return True
+
     def on_tick(self) -> None:
         now = time.monotonic()
+        if not self._start_clock(now):
+            return
         while self.pending is not None and self.clock.due_s(self.pending.log_time_ns) <= now:
             pub = self._publisher(self.pending)
             if pub is not None:
@@ -97,6 +118,8 @@ class ReplayNode(Node):
             self.finished.set_result(self.published)
 
     def on_clock(self) -> None:
+        if self.clock is None:
+            return
         ns = self.clock.bag_time_ns(time.monotonic())
         msg = Clock()
         msg.clock.sec, msg.clock.nanosec = divmod(ns, 1_000_000_000)

@@ -39,7 +39,7 @@ def test_closed_bag_is_a_complete_rosbag2_mcap(tmp_path):
         assert summary.statistics.message_count == 201
         assert {s.encoding for s in summary.schemas.values()} == {'ros2msg'}
         assert {c.message_encoding for c in summary.channels.values()} == {'cdr'}
-        texts = [m.decoded_message.data for _, _, _, m in
+        texts = [decoded.data for _, _, _, decoded in
                  reader.iter_decoded_messages(topics=['/a'])]
     assert texts[0].startswith('message 0000') and len(texts) == 200
     meta = yaml.safe_load((tmp_path / 'survey' / 'metadata.yaml').read_text())

@@ -43,7 +43,8 @@ MIN_BRIGHTNESS = 25.0
 
 FEATURE_NAMES = (
     'L3', 'a3', 'b3', 'L9', 'a9', 'b9', 'sat', 'hue_cos', 'hue_sin', 'raw_a', 'raw_b',
-    'dL', 'da', 'db', 'Ldev5', 'Ldev13', 'grad', 'lap', 'gain_b', 'gain_g', 'gain_r')
+    'dL', 'da', 'db', 'Ldev5', 'Ldev13', 'grad', 'lap', 'gain_b', 'gain_g', 'gain_r',
+    'L31', 'a31', 'b31', 'Ldev31', 'grad31', 'row')
 N_FEATURES = len(FEATURE_NAMES)
 
 
@@ -183,7 +184,7 @@ def pixel_features(work_bgr: np.ndarray, range_m: float | None = None) -> tuple[
     L = lab[:, :, 0]
     L2 = L * L
     dev = []
-    for k in (5, 13):
+    for k in (5, 13, 31):
         m = cv2.blur(L, (k, k))
         v = cv2.blur(L2, (k, k)) - m * m
         dev.append(np.sqrt(np.maximum(v, 0.0)))
@@ -191,10 +192,15 @@ def pixel_features(work_bgr: np.ndarray, range_m: float | None = None) -> tuple[
     gy = cv2.Sobel(L, cv2.CV_32F, 0, 1, ksize=3)
     grad = cv2.blur(np.sqrt(gx * gx + gy * gy), (7, 7))
     lap = cv2.blur(np.abs(cv2.Laplacian(L, cv2.CV_32F)), (7, 7))
+    big = (31, 31)
+    lab31 = cv2.blur(lab, big)
+    grad31 = cv2.blur(grad, big)
+    row = np.repeat(np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None], w, axis=1)
     ones = np.ones((h, w), np.float32)
     chans = [lab3[:, :, 0], lab3[:, :, 1], lab3[:, :, 2], lab9[:, :, 0], lab9[:, :, 1],
              lab9[:, :, 2], sat, hue_c, hue_s, raw_ab[:, :, 0], raw_ab[:, :, 1],
              lab9[:, :, 0] - mean_lab[0], lab9[:, :, 1] - mean_lab[1], lab9[:, :, 2] - mean_lab[2],
-             dev[0], dev[1], grad, lap, ones * gains[0], ones * gains[1], ones * gains[2]]
+             dev[0], dev[1], grad, lap, ones * gains[0], ones * gains[1], ones * gains[2],
+             lab31[:, :, 0], lab31[:, :, 1], lab31[:, :, 2], dev[2], grad31, row]
     feats = np.stack(chans, axis=-1).reshape(-1, N_FEATURES)
     return np.ascontiguousarray(feats, dtype=np.float32), corrected

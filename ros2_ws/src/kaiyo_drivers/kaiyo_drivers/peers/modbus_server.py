@@ -89,7 +89,7 @@ class ModbusPeer:
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._serve())
-        except (OSError, TypeError, ValueError) as err:   # bad port / config: tell start()
+        except (OSError, TypeError, ValueError, RuntimeError) as err:   # bad port / config: tell start()
             self.start_error = err
             self._ready.set()
 
@@ -100,13 +100,11 @@ class ModbusPeer:
         else:
             self._server = ModbusSerialServer(dev, port=self.serial_port, baudrate=self.baud,
                                               parity=self.parity)
-        task = asyncio.ensure_future(self._server.serve_forever())
-        await asyncio.sleep(0)
+        # listen first (background=True returns once the socket / serial port is open), so
+        # start() returns only when a client can connect
+        await self._server.serve_forever(background=True)
         self._ready.set()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+        await self._server.serving
 
     def stop(self) -> None:
         if self._loop is None or self._server is None:

@@ -30,6 +30,7 @@ from kaiyo_control.vehicle_controller import (USE_ALTITUDE, USE_DEPTH, USE_HEADI
                                               Setpoint, VehicleController,
                                               altitude_from_range)
 from kaiyo_sim.fossen import FossenModel, ThrusterBank, VehicleState
+from kaiyo_sim.waves import Sea, SeaState, WaveBoatHull
 
 CONTROL_DT = 0.02          # s: the node's 50 Hz
 SUBSTEPS = 2               # RK4 steps per control step
@@ -73,7 +74,7 @@ class ClosedLoop:
     """Controller + thrusters + Fossen model, stepped at the control rate."""
 
     def __init__(self, vehicle: VehicleParams, cfg: ControlConfig, start: VehicleState,
-                 current_enu=(0.0, 0.0, 0.0), external: Callable | None = None):
+                 current_enu=(0.0, 0.0, 0.0), sea: Sea | None = None):
         self.vehicle = vehicle
         self.ctrl = VehicleController(vehicle, cfg)
         self.model = FossenModel(vehicle, rho=RHO_SEAWATER)
@@ -81,7 +82,11 @@ class ClosedLoop:
         self.b = vehicle.allocation_matrix()
         self.state = start
         self.current = np.asarray(current_enu, dtype=float)
-        self.external = external        # (state, rudder_deg, t) -> extra body wrench
+        self.sea = sea
+        # surface vessels: hull hydrostatics, foil thrust and rudder from kaiyo_sim.waves
+        self.hull = WaveBoatHull(vehicle.surface, vehicle.mass_kg,
+                                 float(vehicle.collision_box_m[2])) \
+            if vehicle.surface is not None else None
         self.rudder_deg = 0.0
         self.t = 0.0
 
@@ -103,13 +108,12 @@ class ClosedLoop:
         for _ in range(SUBSTEPS):
             thrust = self.bank.step(h)
             tau = self.b @ thrust
-            if self.external is not None:
-                ext = self.external
-                rudder = self.rudder_deg
-                base = tau
+            if self.hull is not None:
+                self.hull.step_rudder(self.rudder_deg, h)
+                hull, sea, cur = self.hull, self.sea, self.current
 
-                def tau_fn(position, rot, nu, t, base=base, ext=ext, rudder=rudder):
-                    return base + ext(position, rot, nu, t, rudder)
+                def tau_fn(position, rot, nu, t, base=tau):
+                    return base + hull.forces(position, rot, nu, sea, t, cur).wrench
                 self.state = self.model.step(self.state, tau_fn, self.current, h)
             else:
                 self.state = self.model.step(self.state, tau, self.current, h)
@@ -248,10 +252,60 @@ def altitude_hold(vehicle: str = 'hover_auv', altitude_m: float = 2.0, slope: fl
                   f'{travelled:.0f} m travelled, seabed {slope * travelled:.1f} m deeper')]
 
 
+def _wave_boat_loop(hs_m: float, current_mps: float, start_xy, yaw: float, seed: int):
+    params = load_vehicle('wave_boat')
+    # 64 components are plenty for the float's response and 4x cheaper than the default
+    sea = Sea(SeaState(hs_m=hs_m, tp_s=6.0, direction_deg=225.0, components=64, seed=seed))
+    return ClosedLoop(params, load_config('wave_boat'),
+                      VehicleState.at_rest((start_xy[0], start_xy[1], 0.0), yaw_rad=yaw),
+                      current_enu=(0.0, current_mps, 0.0), sea=sea)
+
+
+def wave_boat_los(hs_m: float = 0.5, current_mps: float = 0.3, leg_m: float = 200.0,
+                  seed: int = 4) -> list[Check]:
+    """200 m leg due east with the current due north (cross); Tp 6 s sea from the SW."""
+    loop = _wave_boat_loop(hs_m, current_mps, (0.0, 0.0), 0.0, seed)
+    loop.arm(Mode.AUTO)
+    loop.ctrl.set_setpoint(Setpoint(mask=USE_PATH, path_start_x=0.0, path_start_y=0.0,
+                                    x=leg_m, y=0.0))
+    cross = []
+    limit = 3.0 * leg_m / 0.2            # give up if slower than 0.067 m/s made good
+    while loop.state.position[0] < leg_m and loop.t < limit:
+        loop.step()
+        cross.append(float(loop.state.position[1]))
+    cross = np.array(cross)
+    rms = float(np.sqrt(np.mean(cross ** 2)))
+    done = loop.state.position[0] >= leg_m
+    return [Check(f'wave_boat LOS {leg_m:g} m leg, Hs {hs_m:g} m, {current_mps:g} m/s cross '
+                  'current: cross-track', rms, 'm RMS', '< 2 m RMS', rms < 2.0 and done,
+                  f'max {np.max(np.abs(cross)):.2f} m, leg took {loop.t:.0f} s'
+                  + ('' if done else ', DID NOT FINISH'))]
+
+
+def wave_boat_station(hs_m: float = 0.5, current_mps: float = 0.3, hold_s: float = 600.0,
+                      settle_s: float = 120.0, seed: int = 5) -> list[Check]:
+    """Hold (0, 0) in the same sea and cross current: the first settle_s let the current
+    estimate converge (not scored), then hold_s are scored."""
+    loop = _wave_boat_loop(hs_m, current_mps, (0.0, 0.0), math.pi / 2, seed)
+    loop.arm(Mode.AUTO)
+    loop.ctrl.set_setpoint(Setpoint(mask=USE_POSITION, x=0.0, y=0.0))
+    loop.run(settle_s)
+    dist = []
+    loop.run(hold_s, lambda lp: dist.append(float(np.hypot(*lp.state.position[:2]))))
+    dist = np.array(dist)
+    worst = float(np.max(dist))
+    return [Check(f'wave_boat station keeping {hold_s / 60:g} min, Hs {hs_m:g} m, '
+                  f'{current_mps:g} m/s current: largest distance', worst, 'm', '< 5 m radius',
+                  worst < 5.0, f'95th percentile {np.percentile(dist, 95):.2f} m, '
+                  f'mean {np.mean(dist):.2f} m, after {settle_s:.0f} s settling')]
+
+
 ALL_CHECKS = {
     'depth_step': depth_step,
     'heading_step': heading_step,
     'altitude_hold': altitude_hold,
+    'wave_boat_los': wave_boat_los,
+    'wave_boat_station': wave_boat_station,
 }
 
 

@@ -24,9 +24,13 @@ midnight; a fix has no time until a date has been seen.
 
 Fix mode rule (1 no fix, 2 2D, 3 3D), from what the receiver states in the epoch:
 - an explicit "no fix" (RMC or GLL status V, GGA quality 0, GNS mode all N) -> 1;
+- GGA quality > 0 with zero satellites in use counts as "no fix" (a coasting receiver);
 - a position with an altitude (GGA/GNS), or whose latest GSA said 3D -> 3;
 - any other position -> 2;
 - no position in the epoch -> the latest GSA mode (none if no GSA was seen).
+A GSA counts only if it lists satellites in use (or says 1, no fix): an empty GSA states no
+solution (its DOPs are placeholders), and multi-GNSS receivers send one per constellation.
+PASHR carries its own (faster) attitude clock and is merged into the epoch in progress.
 """
 from __future__ import annotations
 
@@ -289,8 +293,8 @@ class Heading:              # HDT, THS: true heading
 
 
 @dataclass(frozen=True)
-class Pashr:                # attitude: heading, roll, pitch, heave
-    time_us: int | None
+class Pashr:                # attitude: heading, roll, pitch, heave (own, faster clock)
+    stamp_us: int | None    # not an epoch time: attitude runs faster than the GNSS cycle
     heading_deg: float | None
     roll_deg: float | None
     pitch_deg: float | None
@@ -483,7 +487,9 @@ class FixAssembler:
         if talker:
             e.talkers.add(talker)
         if isinstance(rec, Gga):
-            if rec.quality == 0:
+            if rec.quality == 0 or rec.num_sats == 0:
+                # quality > 0 with zero satellites in use is a receiver coasting on a
+                # stale solution, not a fix
                 e.no_fix = True
             elif rec.lat is not None and rec.lon is not None:
                 e.lat, e.lon, e.position = rec.lat, rec.lon, True
@@ -519,7 +525,10 @@ class FixAssembler:
             if rec.valid:
                 v.update(_present(speed_mps=rec.speed_mps, track_deg=rec.track_deg))
         elif isinstance(rec, Gsa):
-            if rec.mode is not None:
+            # a GSA that lists no satellite in use states no solution (its DOPs are
+            # placeholders such as 50.0 or 99.0); multi-GNSS receivers also send one GSA
+            # per constellation, empty for unused ones. Only GSAs with satellites count.
+            if rec.mode is not None and (rec.prns or rec.mode == 1):
                 self._gsa_mode = rec.mode
                 e.values['gsa_mode'] = rec.mode
             v.update(_present(hdop=rec.hdop))

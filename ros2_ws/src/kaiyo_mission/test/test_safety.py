@@ -114,6 +114,7 @@ def test_mission_limits_tighten_and_timeout_and_comms_action():
     nominal(sup, 100.0)
     assert fired(sup, 100.5) == [('mission_timeout', Action.SURFACE)]
     nominal(sup, 101.0)
+    sup.on_status(106.5, 5.0, 3.0, 0.9, False)     # vehicle alive, station silent
     assert fired(sup, 106.5) == [('comms_loss', Action.HOLD)]   # the mission's on_comms_loss
     # a mission can never loosen the configured limits
     sup.set_mission(200.0, MissionLimits(80.0, 0.0, FENCE, 100.0, 0.0, Action.HOLD), 'loose')
@@ -121,7 +122,7 @@ def test_mission_limits_tighten_and_timeout_and_comms_action():
 
 
 def test_latching_acknowledge_and_refire():
-    sup = make()
+    sup = make(sensors=[])
     nominal(sup, 0.0)
     sup.on_leak(0.1, True)
     sup.on_position(0.1, 10.0, 10.0, 30.0)

@@ -27,10 +27,18 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'controller = kaiyo_control.controller_node:main',
+            'joy_teleop = kaiyo_control.teleop_nodes:joy_main',
+            'keyboard_teleop = kaiyo_control.teleop_nodes:keyboard_main',
         ],
         'kaiyo.cli': [
+            'eval = kaiyo_control.cli:register',
+        ],
+        'kaiyo.eval': [
+            'control = kaiyo_control.cli:register_eval_control',
         ],
         'kaiyo.bench': [
+            'control = kaiyo_control.bench:run',
         ],
     },
 )

@@ -28,8 +28,17 @@ setup(
     entry_points={
         'console_scripts': [
             'modbus_driver = kaiyo_drivers.modbus_node:main',
+            'nmea_driver = kaiyo_drivers.nmea_node:main',
+            'mavlink_bridge = kaiyo_drivers.mavlink_node:main',
+            'thruster_driver = kaiyo_drivers.thruster_node:main',
+            'dvl_driver = kaiyo_drivers.dvl_node:main',
+            'serial_sensor_driver = kaiyo_drivers.serial_sensor_node:main',
+            'camera_driver = kaiyo_drivers.camera_node:main',
+            'ardusub_peer = kaiyo_drivers.peers.ardusub:main',
+            'thruster_controller_peer = kaiyo_drivers.peers.thruster_controller:main',
         ],
         'kaiyo.cli': [
+            'nmea = kaiyo_drivers.cli:register',
         ],
         'kaiyo.bench': [
         ],

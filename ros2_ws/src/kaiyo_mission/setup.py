@@ -27,10 +27,14 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'mission_executor = kaiyo_mission.executor_node:main',
+            'safety_supervisor = kaiyo_mission.supervisor_node:main',
         ],
         'kaiyo.cli': [
+            'mission = kaiyo_mission.cli:register',
         ],
         'kaiyo.bench': [
+            'mission = kaiyo_mission.bench:run',
         ],
     },
 )

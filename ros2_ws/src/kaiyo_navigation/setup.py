@@ -27,6 +27,7 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'estimator = kaiyo_navigation.estimator_node:main',
         ],
         'kaiyo.cli': [
         ],

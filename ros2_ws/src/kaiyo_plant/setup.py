@@ -27,10 +27,14 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'plant_monitor = kaiyo_plant.monitor_node:main',
+            'plant_sim = kaiyo_plant.plant_sim_node:main',
         ],
         'kaiyo.cli': [
+            'plant = kaiyo_plant.cli:register',
         ],
         'kaiyo.bench': [
+            'plant = kaiyo_plant.bench:run',
         ],
     },
 )

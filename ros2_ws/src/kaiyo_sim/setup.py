@@ -27,10 +27,13 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'sim_node = kaiyo_sim.sim_node:main',
         ],
         'kaiyo.cli': [
+            'sim = kaiyo_sim.cli:register',
         ],
         'kaiyo.bench': [
+            'sim = kaiyo_sim.bench:run',
         ],
     },
 )

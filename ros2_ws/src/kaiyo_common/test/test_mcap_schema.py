@@ -1,11 +1,18 @@
 """ros2msg schema text: full dependency closure, decodable by mcap-ros2-support."""
 import pytest
-from mcap_ros2.decoder import DecoderFactory
 from mcap.records import Schema
+from mcap_ros2.decoder import DecoderFactory
 from rclpy.serialization import serialize_message
 
-from kaiyo_common.mcap_schema import (SEPARATOR, MsgSchemaError, field_types, full_type_name,
-                                      schema_text, split_type, type_name_of)
+from kaiyo_common.mcap_schema import (
+    SEPARATOR,
+    MsgSchemaError,
+    field_types,
+    full_type_name,
+    schema_text,
+    split_type,
+    type_name_of,
+)
 
 
 def _decode(msg):
@@ -58,9 +65,10 @@ def test_type_name_of_rejects_non_messages():
 def test_standard_and_kaiyo_types_decode_from_the_schema_text():
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
     from geometry_msgs.msg import Point32
-    from kaiyo_interfaces.msg import ImageBox, SeabedObservation, SurveyMap
     from nav_msgs.msg import Odometry
     from sensor_msgs.msg import CameraInfo, NavSatFix
+
+    from kaiyo_interfaces.msg import ImageBox, SeabedObservation, SurveyMap
 
     odo = Odometry()
     odo.header.stamp.sec = 12
@@ -70,7 +78,8 @@ def test_standard_and_kaiyo_types_decode_from_the_schema_text():
     info = CameraInfo(width=640, height=480, distortion_model='plumb_bob', d=[0.1, 0.0])
     assert _decode(info).width == 640
     assert _decode(NavSatFix(latitude=35.3)).latitude == 35.3
-    diag = DiagnosticArray(status=[DiagnosticStatus(name='dvl', values=[KeyValue(key='k', value='v')])])
+    diag = DiagnosticArray(status=[
+        DiagnosticStatus(name='dvl', values=[KeyValue(key='k', value='v')])])
     assert _decode(diag).status[0].values[0].value == 'v'
 
     obs = SeabedObservation(vehicle='hover_auv', cover_class='25-50', urchin_count=2)

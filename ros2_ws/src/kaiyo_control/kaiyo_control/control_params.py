@@ -58,6 +58,9 @@ SPECS = [
               min_value=0.01, max_value=3.0),
     ParamSpec('heading_max_accel_rps2', 'float', 'Largest planned yaw acceleration, rad/s^2',
               0.1, min_value=0.001, max_value=10.0),
+    ParamSpec('heading_max_error_rad', 'float', 'Largest lead of the heading reference over '
+              'the measured heading, rad (keeps a lagging vehicle turning the short way)', 0.8,
+              min_value=0.05, max_value=3.0),
     # speed
     ParamSpec('surge_kp', 'float', 'Surge speed P gain, N/(m/s)', 100.0, **_POS),
     ParamSpec('surge_ki', 'float', 'Surge speed I gain, N/m', 20.0, **_POS),
@@ -99,6 +102,9 @@ SPECS = [
               **_POS),
     ParamSpec('rudder_kd_deg_per_rps', 'float', 'Rudder yaw-rate D gain, deg/(rad/s)', 60.0,
               **_POS),
+    ParamSpec('rudder_design_speed_mps', 'float', 'Speed through the water the rudder gains '
+              'are tuned for (gain-scheduled by (design/speed)^2), m/s', 0.4, min_value=0.05,
+              max_value=5.0),
     ParamSpec('rudder_i_limit_deg', 'float', 'Largest rudder integral angle, deg', 10.0, **_POS),
     # pilot
     ParamSpec('pilot_max_force_n', 'float[]', 'Full-stick force surge, sway, heave, N',

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -55,7 +56,13 @@ class Check:
 
 
 def config_path(vehicle: str) -> Path:
-    return Path(__file__).resolve().parent.parent / 'config' / f'{vehicle}.yaml'
+    """config/<vehicle>.yaml: from the source tree when running from the clone, else from
+    the installed share directory."""
+    src = Path(__file__).resolve().parent.parent / 'config' / f'{vehicle}.yaml'
+    if src.exists():
+        return src
+    from ament_index_python.packages import get_package_share_directory
+    return Path(get_package_share_directory('kaiyo_control')) / 'config' / f'{vehicle}.yaml'
 
 
 def load_config(vehicle: str) -> ControlConfig:
@@ -304,6 +311,8 @@ ALL_CHECKS = {
     'depth_step': depth_step,
     'heading_step': heading_step,
     'altitude_hold': altitude_hold,
+    'camera_robot_depth_step': partial(depth_step, 'camera_robot'),
+    'camera_robot_heading_step': partial(heading_step, 'camera_robot'),
     'wave_boat_los': wave_boat_los,
     'wave_boat_station': wave_boat_station,
 }

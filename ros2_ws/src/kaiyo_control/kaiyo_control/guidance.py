@@ -169,9 +169,17 @@ def heading_for_course(course_rad: float, speed_mps: float, current_xy) -> float
 
 @dataclass(frozen=True)
 class FerryGlideParams:
-    half_width_m: float = 2.5       # cross-current excursion before switching side, m
-    along_gain: float = 0.05        # desired along-current speed per metre of error, 1/s
+    half_width_m: float = 3.5       # largest cross-current excursion aimed for, m
+    along_gain: float = 0.03        # desired along-current speed per metre of error, 1/s
+    max_extra_angle_deg: float = 15.0  # steer at most this far beyond the balance angle
+                                       # acos(c / s): wider means fast cross-current runs
+    turn_lag_s: float = 3.0         # heading-loop lag added to the turn time, s
+    along_integral_gain: float = 0.002  # 1/s^2: removes the along-current offset left by
+                                        # errors of the current / speed estimates
+    along_integral_limit_mps: float = 0.2
     min_current_mps: float = 0.05   # weaker current: no up-stream direction; circle instead
+    turn_rate_rps: float = 0.15     # turn rate the heading loop achieves, rad/s (for the
+                                    # anticipation of the side switch)
 
 
 class FerryGlide:
@@ -180,7 +188,8 @@ class FerryGlide:
     Pointing theta off the up-current direction gives an along-current ground speed of
     s cos(theta) - |c|; theta is chosen so that it equals k * (along-current error), and the
     cross-current speed s sin(theta) is cancelled on average by switching the side of theta
-    whenever the vessel has crossed half_width_m past the station point ('ferry glide').
+    early enough that the excursion during the turn (cross speed x half the turn time
+    2 theta / turn rate) ends at half_width_m past the station point ('ferry glide').
     The turn between sides goes through up-current, where the ground speed is smallest,
     never down-current. If s <= |c| the vessel heads up-current (best effort) and
     `feasible` is False.
@@ -190,8 +199,10 @@ class FerryGlide:
         self.p = params or FerryGlideParams()
         self.side = 1.0
         self.feasible = True
+        self.along_integral = 0.0           # m/s
 
-    def heading(self, position_xy, station_xy, current_xy, speed_mps: float) -> float | None:
+    def heading(self, position_xy, station_xy, current_xy, speed_mps: float,
+                ground_velocity_xy=(0.0, 0.0), dt: float = 0.0) -> float | None:
         """Heading (rad) to steer; None when the current is too weak to glide against."""
         c = np.asarray(current_xy, dtype=float)
         c_mag = float(np.hypot(*c))
@@ -203,12 +214,22 @@ class FerryGlide:
         left = np.array([-up[1], up[0]])
         e_along = float(err @ up)                    # > 0: station is up-current of us
         e_cross = float(err @ left)                  # > 0: station is to the left
-        if self.side * e_cross < -self.p.half_width_m:
-            self.side = -self.side                   # crossed past: glide back
         if speed_mps <= c_mag:
             self.feasible = False
             return math.atan2(up[1], up[0])
         self.feasible = True
-        v_along = max(-c_mag, min(speed_mps - c_mag, self.p.along_gain * e_along))
+        lim = self.p.along_integral_limit_mps
+        self.along_integral = max(-lim, min(lim, self.along_integral
+                                            + self.p.along_integral_gain * e_along * dt))
+        bias = self.along_integral
+        v_along = max(-c_mag, min(speed_mps - c_mag, self.p.along_gain * e_along + bias))
         theta = math.acos(max(-1.0, min(1.0, (v_along + c_mag) / speed_mps)))
+        balance = math.acos(max(-1.0, min(1.0, (c_mag + bias) / speed_mps)))
+        theta = min(theta, balance + math.radians(self.p.max_extra_angle_deg))
+        # where the turn to the other side would end: past the point by the excursion
+        v_cross = max(0.0, self.side * float(np.asarray(ground_velocity_xy, float) @ left))
+        run_out = v_cross * (theta / self.p.turn_rate_rps + self.p.turn_lag_s)
+        if -self.side * e_cross + run_out > self.p.half_width_m:
+            self.side = -self.side                   # glide back the other way
+            v_cross = 0.0
         return wrap_angle(math.atan2(up[1], up[0]) + self.side * theta)

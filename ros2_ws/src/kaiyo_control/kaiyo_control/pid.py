@@ -111,6 +111,20 @@ class ReferenceModel:
         self.r_dot = max(-self.lim.max_rate, min(self.lim.max_rate, float(rate)))
         self.r_ddot = 0.0
 
+    def hold_near(self, measured: float, max_lead: float) -> None:
+        """Keep the reference within max_lead of the measurement: a vehicle that cannot
+        follow (low speed, waves, saturation) must not let the reference run away, or a
+        wrapped heading error past 180 deg would turn it the long way round."""
+        err = self.r - measured
+        if self.angular:
+            err = wrap_angle(err)
+        if abs(err) > max_lead:
+            self.r = measured + math.copysign(max_lead, err)
+            if self.angular:
+                self.r = wrap_angle(self.r)
+            if self.r_dot * err > 0:
+                self.r_dot = 0.0
+
     def update(self, target: float, dt: float, target_rate: float = 0.0) -> tuple[float, float, float]:
         """Advance by dt toward `target` (moving at `target_rate`); returns (r, r_dot, r_ddot)."""
         w = self.lim.natural_freq_rps

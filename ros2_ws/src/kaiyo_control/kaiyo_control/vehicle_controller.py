@@ -31,7 +31,8 @@ from kaiyo_common.frames import wrap_angle
 from kaiyo_common.vehicles import GRAVITY, VehicleParams
 from kaiyo_control.allocation import AllocationStatus, Allocator
 from kaiyo_control.control_params import ControlConfig
-from kaiyo_control.guidance import (CurrentEstimator, FerryGlide, LosGuidance, LosParams,
+from kaiyo_control.guidance import (CurrentEstimator, FerryGlide, FerryGlideParams,
+                                    LosGuidance, LosParams,
                                     go_to_point, heading_for_course)
 from kaiyo_control.modes import Mode, ModeChangeResult, ModeManager
 from kaiyo_control.pid import Pid, PidGains, ReferenceLimits, ReferenceModel
@@ -168,7 +169,7 @@ class VehicleController:
         # vessels that cannot hover estimate the current to crab and to hold station
         self.current_est = None if self.hovering else CurrentEstimator(
             initial_speed_mps=0.5 * vehicle.nominal_speed_mps)
-        self.ferry = FerryGlide()
+        self.ferry = FerryGlide(FerryGlideParams(turn_rate_rps=cfg.heading_max_rate_rps))
         self.setpoint: Setpoint | None = None
         self.pilot = PilotCommand()
         self.altitude_m = math.nan
@@ -262,6 +263,8 @@ class VehicleController:
     def _heading_moment(self, est, target, dt):
         yaw = float(est.rpy[2])
         r, r_dot, r_ddot = self.heading_ref.update(target, dt)
+        self.heading_ref.hold_near(yaw, self.cfg.heading_max_error_rad)
+        r, r_dot = self.heading_ref.r, self.heading_ref.r_dot
         rate = self._yaw_rate(est)
         ff = 0.0
         if self.cfg.use_feed_forward:
@@ -269,9 +272,20 @@ class VehicleController:
         return self.heading_pid.update(wrap_angle(r - yaw), r_dot - rate, dt, ff), r
 
     def _rudder(self, est, target, dt):
+        """Rudder angle (deg). Rudder moment grows with the square of the speed through the
+        water, so the gains tuned at rudder_design_speed_mps are scaled by
+        (design / speed)^2 (speed from the current estimator, clamped 0.5..2 x design)."""
         yaw = float(est.rpy[2])
-        r, r_dot, _ = self.heading_ref.update(target, dt)
-        return self.rudder_pid.update(wrap_angle(r - yaw), r_dot - self._yaw_rate(est), dt), r
+        self.heading_ref.update(target, dt)
+        self.heading_ref.hold_near(yaw, self.cfg.heading_max_error_rad)
+        r, r_dot = self.heading_ref.r, self.heading_ref.r_dot
+        design = self.cfg.rudder_design_speed_mps
+        speed = self.current_est.speed_mps if self.current_est is not None else design
+        speed = min(2.0 * design, max(0.5 * design, speed))
+        scale = (design / speed) ** 2
+        lim = self.rudder_pid.gains.out_limit
+        return max(-lim, min(lim, scale * self.rudder_pid.update(
+            wrap_angle(r - yaw), r_dot - self._yaw_rate(est), dt))), r
 
     def _speed_force(self, pid, axis, target, measured, dt):
         ff = 0.0
@@ -419,7 +433,7 @@ class VehicleController:
                                                     world_v[:2], 0.05, self._crab)
                 glide = self.ferry.heading(est.position[:2], station,
                                            self.current_est.current_enu,
-                                           self.current_est.speed_mps)
+                                           self.current_est.speed_mps, world_v[:2], dt)
                 if glide is None:
                     # no current to glide against: go to the point and loiter round it
                     heading_target = hdg

@@ -425,7 +425,13 @@ class Fix:
     heading_deg: float | None = None   # true heading (HDT/THS/PASHR)
     roll_deg: float | None = None
     pitch_deg: float | None = None
+    gsa_mode: int | None = None    # fix type stated by a GSA inside this cycle
     talkers: tuple[str, ...] = ()
+
+    @property
+    def self_contradictory(self) -> bool:
+        """The receiver sent an altitude and, in the same cycle, a GSA saying 2D."""
+        return self.alt_msl is not None and self.gsa_mode == 2
 
     def iso_time(self) -> str | None:
         if self.time is None:
@@ -562,7 +568,7 @@ class FixAssembler:
         fix = Fix(time=time, time_us=e.time_us, mode=mode, talkers=tuple(sorted(e.talkers)),
                   quality=v.get('quality'), num_sats=v.get('num_sats'), hdop=v.get('hdop'),
                   heading_deg=v.get('heading_deg'), roll_deg=v.get('roll_deg'),
-                  pitch_deg=v.get('pitch_deg'))
+                  pitch_deg=v.get('pitch_deg'), gsa_mode=v.get('gsa_mode'))
         if mode is not None and mode >= 2:
             fix = replace(fix, lat=e.lat, lon=e.lon, alt_msl=e.alt if mode == 3 else None,
                           speed_mps=v.get('speed_mps'), track_deg=v.get('track_deg'))

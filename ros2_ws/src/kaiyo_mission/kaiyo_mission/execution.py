@@ -16,11 +16,12 @@ Errors are data: a leg that is not reached in time, lost odometry, a safety take
 cancel end the run with an `Outcome` and a reason; nothing raises for a bad run.
 
 Leg completion
-- transit: within `acceptance_radius_m` of the target horizontally and within
-  `vertical_tolerance_m` of the depth / altitude (so a goto at the launch point still waits
-  for the descent);
-- line: the along-track distance covered reaches the line's length minus the acceptance
-  radius (a cross-track offset does not stall a survey line);
+- line: the along-track distance covered reaches the line's full length (a cross-track
+  offset does not stall a survey line; the line is imaged to its end, no early turn);
+- transit: the along-track distance reaches the length minus `acceptance_radius_m`, or the
+  vehicle is within that radius of the end (line-of-sight guidance carries the vehicle
+  along the line, so "passed" counts), and within `vertical_tolerance_m` of the depth /
+  altitude (so a goto at the launch point still waits for the descent);
 - hover: arrive as for a transit, then hold for `duration` s (paused time does not count);
 - hold: hold the position where the leg began for `duration` s;
 - surface: depth above `surface_depth_m`.
@@ -299,20 +300,22 @@ class MissionExecution:
             return t >= leg.duration
         end = leg.end
         dist = math.dist((s.x, s.y), end)
-        if leg.kind == 'line':
+        if leg.kind in ('line', 'transit'):
+            # path legs are flown with line-of-sight guidance, which carries the vehicle
+            # along the line: "passed the end" counts, not only "within the radius"
             a = self._leg_start_xy
             length = math.dist(a, end)
             if length < 1e-9:
-                along = length
+                along = 0.0
             else:
                 along = ((s.x - a[0]) * (end[0] - a[0]) + (s.y - a[1]) * (end[1] - a[1])) / length
             self._fraction = min(1.0, max(0.0, along / length)) if length > 1e-9 else 1.0
-            return along >= length - cfg.acceptance_radius_m or dist <= cfg.acceptance_radius_m
-        total = math.dist(self._leg_start_xy, end)
+            if leg.kind == 'line':
+                # a survey line is imaged to its very end: no early turn
+                return along >= length
+            passed = along >= length - cfg.acceptance_radius_m or dist <= cfg.acceptance_radius_m
+            return passed and self._vertical_ok(leg.vertical, s)
         arrived = dist <= cfg.acceptance_radius_m and self._vertical_ok(leg.vertical, s)
-        if leg.kind == 'transit':
-            self._fraction = 1.0 - min(1.0, dist / total) if total > 1e-9 else 0.0
-            return arrived
         # hover: arrive, then stay for `duration` of unpaused time
         if self._arrived_at is None:
             if not arrived:

@@ -62,6 +62,7 @@ class Step:
     overlap: float = 0.0          # survey: fraction of the footprint shared by adjacent lines
     heading: float | str = 'auto'  # survey: compass deg (lines run along it) or 'auto'
     spacing: float | None = None  # survey: line spacing override, m
+    run_in: float = 0.0           # survey: lead-in flown before each line, m
 
     @property
     def name(self) -> str:

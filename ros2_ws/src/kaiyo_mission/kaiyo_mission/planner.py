@@ -53,6 +53,19 @@ class Leg:
     line_index: int = -1          # survey line number within its step (-1: not a line)
     est_time_s: float = 0.0
     est_energy_wh: float = 0.0
+    run_in_m: float = 0.0         # line: lead-in before the covered part starts, m
+
+    @property
+    def cover_start(self) -> tuple[float, float] | None:
+        """Where the part of a line that must be imaged begins (after the run-in)."""
+        if self.start is None or self.end is None or self.run_in_m <= 0:
+            return self.start
+        length = self.length_m
+        if length <= 1e-9:
+            return self.start
+        f = min(1.0, self.run_in_m / length)
+        return (self.start[0] + f * (self.end[0] - self.start[0]),
+                self.start[1] + f * (self.end[1] - self.start[1]))
 
     @property
     def length_m(self) -> float:
@@ -241,7 +254,8 @@ def build_plan(mission: Mission, vp: VehicleParams | None,
     pos, depth = start, start_depth
     vert_now = Vertical(depth=start_depth)
 
-    def add(kind, step, end, vertical, speed=0.0, duration=0.0, line_index=-1, path_start=None):
+    def add(kind, step, end, vertical, speed=0.0, duration=0.0, line_index=-1, path_start=None,
+            run_in=0.0):
         nonlocal pos, depth, vert_now
         new_depth = depth_of(vertical, water_depth_m)
         t_vert = abs(new_depth - depth) / VERTICAL_SPEED_MPS
@@ -256,7 +270,7 @@ def build_plan(mission: Mission, vp: VehicleParams | None,
                     duration * cruise_power_w(vp, 0.0, new_depth > 0.5)) / 3600.0
         plan.legs.append(Leg(kind, step.index, path_start if path_start is not None else pos,
                              end, vertical, speed, duration, line_index,
-                             t_vert + t_horiz + t_turn + duration, e_wh))
+                             t_vert + t_horiz + t_turn + duration, e_wh, run_in))
         if end is not None:
             pos = end
         depth, vert_now = new_depth, vertical
@@ -281,8 +295,15 @@ def build_plan(mission: Mission, vp: VehicleParams | None,
             plan.spacing_m[step.index] = spacing
             plan.heading_deg[step.index] = (90.0 - math.degrees(yaw)) % 360.0
             for k, (a, b) in enumerate(survey_lines(poly, spacing, yaw)):
-                add('transit', step, a, step.vertical, step.speed)
-                add('line', step, b, step.vertical, step.speed, line_index=k, path_start=a)
+                # run-in: start each line `run_in` m early so the vehicle has settled on it
+                # (turned, converged cross-track) before the part that must be imaged
+                length = math.dist(a, b)
+                ux, uy = ((b[0] - a[0]) / length, (b[1] - a[1]) / length) if length > 1e-9 \
+                    else (0.0, 0.0)
+                a0 = (a[0] - step.run_in * ux, a[1] - step.run_in * uy)
+                add('transit', step, a0, step.vertical, step.speed)
+                add('line', step, b, step.vertical, step.speed, line_index=k, path_start=a0,
+                    run_in=step.run_in)
     return plan
 
 
@@ -293,6 +314,13 @@ def _lonlat(mission: Mission, xy) -> list[float]:
     return [round(lon, 8), round(lat, 8)]
 
 
+def _ccw_ring(points: list) -> list:
+    """Closed ring, counter-clockwise as RFC 7946 asks for exterior rings."""
+    if geometry.signed_area([tuple(p) for p in points]) < 0:
+        points = points[::-1]
+    return points + [points[0]]
+
+
 def plan_to_geojson(mission: Mission, plan: Plan) -> dict:
     """A FeatureCollection for review on a map: geofence, survey areas, lines, path, points.
 
@@ -301,7 +329,7 @@ def plan_to_geojson(mission: Mission, plan: Plan) -> dict:
     feats = []
     fence = [[p.lon, p.lat] for p in mission.limits.geofence]
     feats.append({'type': 'Feature', 'properties': {'role': 'geofence', 'mission': mission.name},
-                  'geometry': {'type': 'Polygon', 'coordinates': [fence + [fence[0]]]}})
+                  'geometry': {'type': 'Polygon', 'coordinates': [_ccw_ring(fence)]}})
     for step in mission.steps:
         props = {'role': step.kind, 'step': step.index, 'line_in_file': step.line}
         if step.kind == 'survey':
@@ -312,7 +340,7 @@ def plan_to_geojson(mission: Mission, plan: Plan) -> dict:
                          overlap=step.overlap, speed_mps=step.speed,
                          lines=len(plan.lines(step.index)))
             feats.append({'type': 'Feature', 'properties': {**props, 'role': 'survey_area'},
-                          'geometry': {'type': 'Polygon', 'coordinates': [ring + [ring[0]]]}})
+                          'geometry': {'type': 'Polygon', 'coordinates': [_ccw_ring(ring)]}})
         elif step.target is not None:
             props.update(depth_m=step.vertical.depth, altitude_m=step.vertical.altitude,
                          speed_mps=step.speed, duration_s=step.duration)
@@ -322,9 +350,10 @@ def plan_to_geojson(mission: Mission, plan: Plan) -> dict:
     for leg in plan.lines():
         feats.append({'type': 'Feature',
                       'properties': {'role': 'survey_line', 'step': leg.step_index,
-                                     'line': leg.line_index, 'length_m': round(leg.length_m, 2)},
+                                     'line': leg.line_index, 'run_in_m': leg.run_in_m,
+                                     'length_m': round(leg.length_m - leg.run_in_m, 2)},
                       'geometry': {'type': 'LineString',
-                                   'coordinates': [_lonlat(mission, leg.start),
+                                   'coordinates': [_lonlat(mission, leg.cover_start),
                                                    _lonlat(mission, leg.end)]}})
     path = [_lonlat(mission, plan.legs[0].start)] if plan.legs and plan.legs[0].start else []
     for leg in plan.legs:

@@ -64,7 +64,8 @@ TOP_KEYS = {'mission', 'vehicle', 'datum', 'limits', 'on_comms_loss', 'steps', '
 LIMIT_KEYS = {'max_depth', 'min_altitude', 'geofence', 'max_duration', 'battery_reserve'}
 STEP_KEYS = {
     'goto': {'lat', 'lon', 'x', 'y', 'depth', 'altitude', 'speed'},
-    'survey': {'polygon', 'altitude', 'depth', 'speed', 'overlap', 'heading', 'spacing'},
+    'survey': {'polygon', 'altitude', 'depth', 'speed', 'overlap', 'heading', 'spacing',
+               'run_in'},
     'hover_photo': {'lat', 'lon', 'x', 'y', 'depth', 'altitude', 'duration', 'speed'},
     'hold': {'duration'},
     'surface': set(),
@@ -72,7 +73,8 @@ STEP_KEYS = {
 MAX_STEPS = 500
 MAX_POLYGON_POINTS = 200
 MAX_EXTENT_M = 50_000.0       # positions farther than this from the datum are a typo, m
-DURATION_WARN_FRACTION = 0.8  # warn when the estimate uses more than this of max_duration
+DURATION_WARN_FRACTION = 0.8
+DEFAULT_RUN_IN_M = 3.0        # lead-in before each survey line, m (settle after the turn)  # warn when the estimate uses more than this of max_duration
 
 
 @dataclass
@@ -388,6 +390,8 @@ def _step(ctx: _Ctx, raw: Any, i: int, datum: Datum | None,
                          lo=0.0, hi=0.9)
     spacing = ctx.number(body, 'spacing', path, 'm', required=False, default=None,
                          lo=0.0, lo_open=True, hi=1000.0)
+    run_in = ctx.number(body, 'run_in', path, 'm', required=False, default=DEFAULT_RUN_IN_M,
+                        lo=0.0, hi=100.0)
     heading = body.get('heading', 'auto')
     if heading != 'auto':
         if isinstance(heading, bool) or not isinstance(heading, (int, float)) or \
@@ -404,7 +408,7 @@ def _step(ctx: _Ctx, raw: Any, i: int, datum: Datum | None,
     if len(ctx.errors) > n_err or polygon is None or vertical is None or heading is None:
         return None
     return Step(kind, i, line, polygon=tuple(polygon), vertical=vertical, speed=spd,
-                overlap=overlap, heading=heading, spacing=spacing)
+                overlap=overlap, heading=heading, spacing=spacing, run_in=run_in)
 
 
 # -- pass 2: site and vehicle rules -----------------------------------------------------
@@ -588,13 +592,15 @@ def validate_text(text: str, file: str = '<mission>',
 
 
 def _check_planned_lines(ctx: _Ctx, mission: Mission, plan: Plan) -> None:
-    """Survey lines may reach half a spacing past the polygon: they too must stay inside."""
+    """Survey lines (with their run-in, and up to half a spacing past the polygon) must stay
+    inside the fence."""
     fence = mission.limits.geofence_xy
     for leg in plan.lines():
         if not geometry.segment_inside_polygon(leg.start, leg.end, fence):
             ctx.error(('steps', leg.step_index, 'survey', 'polygon'), 'outside_geofence',
                       f'survey line {leg.line_index + 1} of steps[{leg.step_index}] leaves the '
-                      'geofence (lines reach half a line spacing past the polygon)')
+                      'geofence (lines start `run_in` m early and reach up to half a line spacing '
+                      'past the polygon)')
             return
 
 

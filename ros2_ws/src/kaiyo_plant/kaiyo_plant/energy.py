@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo('Asia/Tokyo')
@@ -35,7 +35,7 @@ class EnergyError(ValueError):
 
 def jst_date(t_s: float) -> date:
     """The local (JST) calendar date of a Unix time."""
-    return datetime.fromtimestamp(t_s, tz=timezone.utc).astimezone(JST).date()
+    return datetime.fromtimestamp(t_s, tz=UTC).astimezone(JST).date()
 
 
 def jst_midnight_s(d: date) -> float:

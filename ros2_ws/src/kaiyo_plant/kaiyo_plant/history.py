@@ -23,7 +23,7 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from kaiyo_plant.energy import JST, MinuteBin, jst_date
@@ -46,7 +46,7 @@ def day_file(data_dir: Path, d: date) -> Path:
 
 
 def _iso_jst(t_s: float) -> str:
-    return datetime.fromtimestamp(t_s, tz=timezone.utc).astimezone(JST).isoformat()
+    return datetime.fromtimestamp(t_s, tz=UTC).astimezone(JST).isoformat()
 
 
 def _clean(v):

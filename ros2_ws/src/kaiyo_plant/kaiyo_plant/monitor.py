@@ -8,9 +8,9 @@ Two clocks, on purpose:
   answering produces no stamps at all.
 
 A reading set counts as fresh when the driver says its last full poll is younger than
-`stale_after_s` and power was read. Stale data: energy booking stops at the last fresh
-reading (a gap, never invented energy), the stale_data alarm is raised, and it clears on
-the first fresh reading after the device returns.
+`stale_after_s` and power was read. A set that is not fresh ends energy booking at its
+stamp (a gap, never invented energy); the stale_data alarm is raised when no fresh set has
+arrived for `stale_after_s`, and it clears on the first fresh set after the device returns.
 
 Sea state: the configured reading (wave_elevation_m of the plant's gauge by default, or a
 pressure reading) is buffered; every `sea_state_period_s` of data time the last
@@ -26,13 +26,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kaiyo_plant.alarms import AlarmBank, AlarmSpec, AlarmTransition, HysteresisAlarm
-from kaiyo_plant.energy import (EnergyError, EnergyLedger, MinuteBin, capture_width_ratio,
-                                jst_date)
+from kaiyo_plant.energy import EnergyError, EnergyLedger, MinuteBin, capture_width_ratio, jst_date
 from kaiyo_plant.plant_model import FAULT, RUNNING, STOPPED
-from kaiyo_plant.spectra import (RecordError, SeaStateEstimate, analyze_elevation,
-                                 analyze_pressure, uniform_record)
+from kaiyo_plant.spectra import (
+    RecordError,
+    SeaStateEstimate,
+    analyze_elevation,
+    analyze_pressure,
+    uniform_record,
+)
 
 GENERATOR_UNKNOWN = 3
+
+
+class MonitorConfigError(ValueError):
+    """Monitor settings that contradict each other; `name` is the setting to fix."""
+
+    def __init__(self, name: str, message: str):
+        self.name = name
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -61,17 +73,18 @@ class MonitorConfig:
 
     def __post_init__(self) -> None:
         if self.sea_state_kind not in ('elevation', 'pressure'):
-            raise ValueError(f"sea_state_kind {self.sea_state_kind!r} must be 'elevation' "
-                             "or 'pressure'")
+            raise MonitorConfigError('sea_state_kind', f"sea_state_kind "
+                                     f"{self.sea_state_kind!r} must be 'elevation' or 'pressure'")
         if self.sea_state_record_s < 2 * self.sea_state_segment_s:
-            raise ValueError(f'sea_state_record_s {self.sea_state_record_s} s must hold two '
-                             f'Welch segments (2 x {self.sea_state_segment_s} s)')
+            raise MonitorConfigError('sea_state_record_s', f'sea_state_record_s '
+                                     f'{self.sea_state_record_s} s must hold two Welch '
+                                     f'segments (2 x {self.sea_state_segment_s} s)')
         for lo, hi in (('over_speed_clear_rpm', 'over_speed_rpm'),
                        ('over_voltage_clear_v', 'over_voltage_v'),
                        ('over_temperature_clear_c', 'over_temperature_c')):
             if getattr(self, lo) > getattr(self, hi):
-                raise ValueError(f'{lo} ({getattr(self, lo)}) must not exceed {hi} '
-                                 f'({getattr(self, hi)})')
+                raise MonitorConfigError(lo, f'{lo} ({getattr(self, lo)}) must not exceed '
+                                         f'{hi} ({getattr(self, hi)})')
 
 
 @dataclass
@@ -165,8 +178,9 @@ class PlantMonitor:
         """Periodic check on the node clock: raises stale_data when readings stop."""
         age = now_s - self._last_fresh_arrival
         tr = self.stale.update(now_s, age)
-        if tr is AlarmTransition.RAISED and self.last_data_t is not None:
-            self.ledger.mark_gap(self.last_data_t)
+        # Energy is not cut here: booking follows data time only (a late message after a
+        # transport hiccup still closes its interval; a real outage shows as a data-time gap
+        # longer than max_gap_s, or as failed polls, which do cut it).
         return [('stale_data', tr)] if tr is not None else []
 
     def set_external_sea_state(self, flux_kw_per_m: float) -> None:
@@ -205,7 +219,7 @@ class PlantMonitor:
     def analyze(self, t_end: float) -> SeaStateEstimate:
         cfg = self.cfg
         t0 = t_end - cfg.sea_state_record_s
-        pts = [(t, v) for t, v in self._wave if t0 <= t <= t_end]
+        pts = [(t, v) for t, v in self._wave if t0 < t <= t_end]
         if len(pts) < 4:
             raise RecordError(f'only {len(pts)} samples of {cfg.sea_state_reading} in the '
                               f'last {cfg.sea_state_record_s:.0f} s')
@@ -237,9 +251,14 @@ class PlantMonitor:
             setattr(st, name, v.get(name, float('nan')))
         st.power_kw = v.get('power_kw', float('nan'))
         st.energy_total_kwh = self.ledger.energy_total_kwh
+        st.data_stale = self.stale.active or now_s - self._last_fresh_arrival > \
+            self.cfg.stale_after_s
         t = self.last_data_t
         if t is not None:
-            st.energy_today_kwh = self.ledger.energy_on(jst_date(t))
+            # "Today" follows the data, unless the data stopped: then the clock's day (an
+            # outage past midnight must not keep showing yesterday's energy as today's).
+            st.energy_today_kwh = self.ledger.energy_on(jst_date(now_s if st.data_stale
+                                                                 else t))
             st.capacity_factor = self.ledger.capacity_factor(t)
             st.availability = self.ledger.availability(t)
         st.capture_width_ratio = capture_width_ratio(st.power_kw, self.flux_kw_per_m,
@@ -248,8 +267,6 @@ class PlantMonitor:
         st.generator_state = (int(gs) if gs is not None and int(gs) in (STOPPED, RUNNING, FAULT)
                               else GENERATOR_UNKNOWN)
         st.breaker_closed = v.get('breaker_closed', 0.0) >= 0.5
-        st.data_stale = self.stale.active or now_s - self._last_fresh_arrival > \
-            self.cfg.stale_after_s
         st.active_alarms = self.alarms.active + (['stale_data'] if self.stale.active else [])
         if st.data_stale:
             # Old values must not look current: report the plant state as unknown.

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kaiyo_plant.waves import G, RHO_SEAWATER, WaveComponents, group_velocity, wavenumber
+from kaiyo_plant.waves import RHO_SEAWATER, G, WaveComponents, group_velocity, wavenumber
 
 STOPPED, RUNNING, FAULT = 0, 1, 2
 

@@ -54,10 +54,10 @@ def wavenumber(f_hz, depth_m: float) -> np.ndarray:
         k = np.where(omega > 0, k_deep / np.sqrt(np.tanh(k_deep * h)), 0.0)
     for _ in range(30):
         th = np.tanh(k * h)
-        F = G * k * th - omega ** 2
-        dF = G * th + G * k * h * (1.0 - th ** 2)
+        resid = G * k * th - omega ** 2
+        slope = G * th + G * k * h * (1.0 - th ** 2)
         with np.errstate(divide='ignore', invalid='ignore'):
-            step = np.where(dF > 0, F / dF, 0.0)
+            step = np.where(slope > 0, resid / slope, 0.0)
         k = k - step
         if np.all(np.abs(step) <= 1e-12 * np.maximum(k, 1e-12)):
             break
@@ -148,7 +148,7 @@ class WaveComponents:
                      duration_s: float = 1800.0, f_max_hz: float = 1.0,
                      random_amplitudes: bool = False,
                      direction_from_deg: float | None = None,
-                     spread_deg: float = 0.0) -> 'WaveComponents':
+                     spread_deg: float = 0.0) -> WaveComponents:
         """Components with frequency spacing 1/duration, so a record of `duration_s` has no
         repeat period shorter than itself (the record is periodic over exactly duration_s)."""
         duration = _positive('duration_s', duration_s)

@@ -68,7 +68,7 @@ def external_requests(urls, allowed_origins=()) -> list[str]:
 class Page:
     """One tab, attached with its own DevTools session."""
 
-    def __init__(self, browser: 'Chromium', target_id: str, session_id: str):
+    def __init__(self, browser: Chromium, target_id: str, session_id: str):
         self.browser = browser
         self.target_id = target_id
         self.session_id = session_id
@@ -88,7 +88,8 @@ class Page:
             self.console.append(' '.join(str(a.get('value', a.get('description', '')))
                                          for a in params.get('args', [])))
         elif method == 'Runtime.exceptionThrown':
-            self.console.append('exception: ' + json.dumps(params.get('exceptionDetails', {}))[:500])
+            details = json.dumps(params.get('exceptionDetails', {}))
+            self.console.append('exception: ' + details[:500])
 
     def navigate(self, url: str, timeout_s: float | None = None) -> None:
         self.browser.clear_events('Page.loadEventFired', self.session_id)
@@ -102,8 +103,9 @@ class Page:
         result = self.call('Runtime.evaluate', {'expression': expression,
                                                 'returnByValue': True, 'awaitPromise': True})
         if 'exceptionDetails' in result:
-            raise BrowserError(f'{expression!r} threw: {result["exceptionDetails"].get("text")} '
-                               f'{result["exceptionDetails"].get("exception", {}).get("description", "")}')
+            details = result['exceptionDetails']
+            raise BrowserError(f'{expression!r} threw: {details.get("text")} '
+                               f'{details.get("exception", {}).get("description", "")}')
         return result.get('result', {}).get('value')
 
     def wait_for(self, expression: str, timeout_s: float = 10.0) -> object:
@@ -154,7 +156,7 @@ class Chromium:
         self.ws = None
         self.profile = None
 
-    def __enter__(self) -> 'Chromium':
+    def __enter__(self) -> Chromium:
         self.start()
         return self
 
@@ -264,7 +266,8 @@ class Chromium:
     def open(self, url: str) -> Page:
         """A new tab with network/console recording on, navigated to `url` (load waited)."""
         target = self.call('Target.createTarget', {'url': 'about:blank'})['targetId']
-        session = self.call('Target.attachToTarget', {'targetId': target, 'flatten': True})['sessionId']
+        session = self.call('Target.attachToTarget',
+                            {'targetId': target, 'flatten': True})['sessionId']
         page = Page(self, target, session)
         self._pages[session] = page
         for domain in ('Page', 'Network', 'Runtime'):

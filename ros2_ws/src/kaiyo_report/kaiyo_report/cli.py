@@ -123,8 +123,8 @@ def register_report(sub) -> None:
 
 
 def _report(args) -> int:
-    from kaiyo_report.report import ReportError, build_report
     from kaiyo_report.progress import Progress
+    from kaiyo_report.report import ReportError, build_report
     try:
         result = build_report(args.inputs, args.out, lang=args.lang, compare=args.compare,
                               cell_size_m=args.cell_size, site=args.site,

@@ -27,12 +27,12 @@ class Progress:
         self._last = 0.0
 
     @classmethod
-    def for_stderr(cls) -> 'Progress':
+    def for_stderr(cls) -> Progress:
         """A bar on stderr if it is a terminal, else a silent one."""
         return cls(sys.stderr if sys.stderr.isatty() else None)
 
     @classmethod
-    def silent(cls) -> 'Progress':
+    def silent(cls) -> Progress:
         return cls(None)
 
     def start(self, label: str, total: int = 0) -> None:

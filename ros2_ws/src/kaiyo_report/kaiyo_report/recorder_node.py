@@ -101,7 +101,8 @@ class RecorderNode(Node):
             i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for i in infos)
         return QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=100,
-            reliability=ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE,
+            reliability=(ReliabilityPolicy.BEST_EFFORT if best_effort
+                         else ReliabilityPolicy.RELIABLE),
             durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
 
     def on_discovery(self) -> None:
@@ -143,7 +144,8 @@ class RecorderNode(Node):
     def shutdown(self) -> None:
         self.writer.close()
         # the context may already be shut down (Ctrl-C): log without /rosout
-        rclpy.logging.get_logger('recorder').info(f'closed {self.writer.dir}: {self.writer.message_count} messages '
+        rclpy.logging.get_logger('recorder').info(
+            f'closed {self.writer.dir}: {self.writer.message_count} messages '
                                f'in {len(self.writer.files)} file(s)')
 
 

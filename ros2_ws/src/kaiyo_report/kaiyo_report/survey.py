@@ -14,18 +14,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from kaiyo_common.geodesy import TOWER, Datum, GeodesyError, datum_from_spec
-from kaiyo_seabed.classes import CLASS_IDS, COVER_CLASSES, COVER_KEYS, SEABED_KEYS
-
 from kaiyo_report.bag import BagError, BagReadReport, header_stamp_ns, iter_bag
-
+from kaiyo_seabed.classes import CLASS_IDS, COVER_CLASSES, COVER_KEYS, SEABED_KEYS
 
 
 class ReportError(ValueError):
@@ -90,7 +88,7 @@ def _stamp(text, where: str) -> datetime | None:
         t = datetime.fromisoformat(str(text).replace('Z', '+00:00'))
     except ValueError:
         raise ReportError(f'{where}: {text!r} is not an ISO-8601 time') from None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def footprint_area(poly) -> float:
@@ -153,7 +151,8 @@ def load_results(path: str | os.PathLike, masks_dir: str | None = None,
                                  (float(u.get('score', 1.0)),))
             except (KeyError, TypeError, ValueError):
                 raise ReportError(f'{where}.urchins[{j}]: needs numbers x, y, w, h') from None
-        f.isoyake_index = _num(entry.get('isoyake_index'), f'{where}.isoyake_index', -1e-6, 1 + 1e-6)
+        f.isoyake_index = _num(entry.get('isoyake_index'), f'{where}.isoyake_index',
+                               -1e-6, 1 + 1e-6)
         f.cover_class = str(entry.get('cover_class') or '')
         if f.cover_class and f.cover_class not in COVER_CLASSES:
             raise ReportError(f'{where}.cover_class: {f.cover_class!r} is not one of '
@@ -242,7 +241,7 @@ def _frame_from_obs(obs, topic: str, path: str) -> Frame:
     f = Frame(
         image=f'{topic}@{stamp_ns}', usable=bool(obs.quality.usable),
         reason=str(obs.quality.reason),
-        stamp=datetime.fromtimestamp(stamp_ns / 1e9, timezone.utc) if stamp_ns else None,
+        stamp=datetime.fromtimestamp(stamp_ns / 1e9, UTC) if stamp_ns else None,
         vehicle=vehicle, cover=cover, seabed_cover=seabed,
         urchins=[(b.x, b.y, b.width, b.height, b.score) for b in obs.urchins],
         isoyake_index=float(obs.isoyake_index), cover_class=str(obs.cover_class),
@@ -262,12 +261,12 @@ def load_inputs(paths, masks_dir: str | None = None,
     merged: Survey | None = None
     for p in paths:
         p = Path(p)
+        if not p.exists():
+            raise ReportError(f'{p}: no such file or folder')
         if p.suffix == '.json':
             s = load_results(p, masks_dir, progress)
         elif p.is_dir() or p.suffix == '.mcap':
             s = load_bag(p, progress)
-        elif not p.exists():
-            raise ReportError(f'{p}: no such file or folder')
         else:
             raise ReportError(f'{p}: not a results.json, .mcap file or bag folder')
         if merged is None:
@@ -280,7 +279,7 @@ def load_inputs(paths, masks_dir: str | None = None,
             merged.frames += s.frames
             merged.notes += s.notes
             merged.cell_size_m = merged.cell_size_m or s.cell_size_m
-    far = datetime.max.replace(tzinfo=timezone.utc)
+    far = datetime.max.replace(tzinfo=UTC)
     merged.frames.sort(key=lambda f: f.stamp or far)
     return merged
 

@@ -9,8 +9,15 @@ from rclpy.serialization import serialize_message
 from std_msgs.msg import Header, String
 
 from kaiyo_common.mcap_schema import MsgSchemaError
-from kaiyo_report.bag import (BagError, BagReadReport, BagWriter, ClockCheck, bag_files,
-                              header_stamp_ns, iter_bag)
+from kaiyo_report.bag import (
+    BagError,
+    BagReadReport,
+    BagWriter,
+    ClockCheck,
+    bag_files,
+    header_stamp_ns,
+    iter_bag,
+)
 from kaiyo_report.progress import Progress
 from kaiyo_report.replay import ReplayClock, ReplayError
 

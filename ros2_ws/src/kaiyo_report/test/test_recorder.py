@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import yaml
 from geometry_msgs.msg import Point32
-from kaiyo_interfaces.msg import ImageBox, SeabedObservation
 from mcap.exceptions import McapError
 from mcap.reader import NonSeekingReader
 from mcap_ros2.decoder import DecoderFactory
@@ -25,6 +24,7 @@ from std_msgs.msg import String
 from kaiyo_common import qos
 from kaiyo_common.params import ParameterContractError
 from kaiyo_common.testing import Probe, ros_context
+from kaiyo_interfaces.msg import ImageBox, SeabedObservation
 from kaiyo_report.bag import BagError, iter_bag
 from kaiyo_report.recorder_node import RecorderNode
 from kaiyo_report.replay_node import ReplayNode
@@ -128,7 +128,7 @@ def _read_standard(path):
     with open(path, 'rb') as f:
         reader = NonSeekingReader(f, decoder_factories=[DecoderFactory()])
         try:
-            for schema, channel, message, decoded in reader.iter_decoded_messages(
+            for schema, channel, _message, decoded in reader.iter_decoded_messages(
                     log_time_order=False):
                 out.append((channel.topic, schema.name, decoded))
         except McapError:
@@ -156,7 +156,10 @@ def test_sigkilled_recorder_leaves_every_flushed_message_readable(tmp_path, reco
                 probe.node.create_publisher(Odometry, topics[1], qos.RELIABLE),
                 probe.node.create_publisher(SeabedObservation, topics[2], qos.RELIABLE)]
         for pub in pubs:
-            assert probe.wait_for_subscribers(pub, timeout=30.0), 'recorder did not subscribe'
+            if not probe.wait_for_subscribers(pub, timeout=30.0):
+                proc.kill()
+                out = proc.communicate(timeout=10)[0].decode(errors='replace')
+                pytest.fail(f'recorder did not subscribe to {pub.topic_name}; it said:\n{out}')
         for i in range(n):
             pubs[0].publish(_image(i))
             pubs[1].publish(_odom(i))

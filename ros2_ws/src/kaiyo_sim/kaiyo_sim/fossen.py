@@ -173,6 +173,23 @@ class FossenModel:
         return (self.buoyancy_wrench(position, rot) - self.m_a @ nu_r_dot
                 - coriolis_times_nu(self.m_a, nu_r) - self.damping_times_nu(nu_r))
 
+    def applied_wrench(self, position, rot, nu, tau_body, current_enu) -> np.ndarray:
+        """tau_body + hydro_wrench(nu_dot predicted by `acceleration`), in one pass: what
+        the MuJoCo path applies each step (MuJoCo adds the rigid body and gravity)."""
+        v_c = rot.T @ current_enu
+        nu_r = nu.copy()
+        nu_r[:3] -= v_c
+        w_c = _cross(nu[3:], v_c)                        # = -nu_c_dot (linear part)
+        ext = tau_body + self.buoyancy_wrench(position, rot) \
+            - coriolis_times_nu(self.m_a, nu_r) - self.damping_times_nu(nu_r)
+        rhs = ext - coriolis_times_nu(self.m_rb, nu) + self.weight_wrench(rot)
+        rhs[:3] -= self.m_a[:3, :3] @ w_c
+        rhs[3:] -= self.m_a[3:, :3] @ w_c
+        nu_dot = self.m_inv @ rhs
+        nu_r_dot = nu_dot.copy()
+        nu_r_dot[:3] += w_c
+        return ext - self.m_a @ nu_r_dot
+
     # -- integration -----------------------------------------------------------------------
     def derivative(self, position, quat, nu, tau_fn, current_enu, t):
         rot = quat_to_matrix(quat)

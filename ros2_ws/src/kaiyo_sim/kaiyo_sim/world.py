@@ -101,15 +101,35 @@ class Bathymetry:
         # longer wavelengths carry more relief (amplitude ~ wavelength^0.5), total = amplitude
         w = np.sqrt(np.asarray(self.relief_wavelength_m, dtype=float)) if n else np.zeros(0)
         object.__setattr__(self, '_amp', self.relief_amplitude_m * w / w.sum() if n else w)
+        object.__setattr__(self, '_terms', [tuple(float(v) for v in t) for t in
+                                            zip(self._kx, self._ky, self._ph, self._amp)])
 
     def depth(self, x, y):
         """Water depth (m, positive) at map (x, y); arrays broadcast."""
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
+        if isinstance(x, float) and isinstance(y, float):
+            return self._depth_scalar(x, y)
+        x = np.asarray(x)
+        y = np.asarray(y)
+        if x.dtype != np.float32:     # float32 stays float32 (camera rays: 2x faster)
+            x = x.astype(float)
+            y = y.astype(float)
+        dt = x.dtype.type
+        d = dt(self.depth_at_datum_m) + dt(self.slope_north) * y + dt(self.slope_east) * x
+        for kx, ky, ph, a in self._terms:
+            arg = dt(kx) * x
+            arg += dt(ky) * y
+            arg += dt(ph)
+            np.sin(arg, out=arg)
+            arg *= dt(a)
+            d -= arg
+        return np.maximum(d, dt(0.5))
+
+    def _depth_scalar(self, x: float, y: float) -> float:
+        # the simulator asks for single points every step: plain floats are ~10x faster
         d = self.depth_at_datum_m + self.slope_north * y + self.slope_east * x
-        for kx, ky, ph, a in zip(self._kx, self._ky, self._ph, self._amp):
-            d = d - a * np.sin(kx * x + ky * y + ph)
-        return np.maximum(d, 0.5)
+        for kx, ky, ph, a in self._terms:
+            d -= a * math.sin(kx * x + ky * y + ph)
+        return max(d, 0.5)
 
     def seabed_z(self, x, y):
         """Seabed height in map (m, up; negative under water)."""
@@ -169,6 +189,7 @@ class SeabedScene:
         sigma = max(0.5, spec.patch_scale_m / res / 2.0)
         self.f_sub = self._field(rng, sigma * 1.6)   # sand areas are larger than cover patches
         self.f_cov = self._field(rng, sigma)
+        self._fields = np.ascontiguousarray(np.stack([self.f_sub, self.f_cov], axis=-1))
         fr = spec.fractions
         self.q_sand = float(np.quantile(self.f_sub, fr['sand'])) if fr['sand'] > 0 else -np.inf
         rock = self.f_cov[self.f_sub >= self.q_sand]
@@ -190,18 +211,22 @@ class SeabedScene:
         return (f - f.mean()) / (f.std() + 1e-12)
 
     def _sample(self, field: np.ndarray, x, y) -> np.ndarray:
-        fx = np.clip((np.asarray(x, dtype=np.float64) - self.x0) / self.res, 0, self.nx - 1.001)
-        fy = np.clip((np.asarray(y, dtype=np.float64) - self.y0) / self.res, 0, self.ny - 1.001)
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        fx = np.clip((x - self.x0) / self.res, 0, self.nx - 1.001)
+        fy = np.clip((y - self.y0) / self.res, 0, self.ny - 1.001)
         i, j = fy.astype(np.int64), fx.astype(np.int64)
         ty, tx = (fy - i).astype(np.float32), (fx - j).astype(np.float32)
+        if field.ndim == 3:
+            ty, tx = ty[..., None], tx[..., None]
         a, b = field[i, j], field[i, j + 1]
         c, d = field[i + 1, j], field[i + 1, j + 1]
         return (a + (b - a) * tx) * (1 - ty) + (c + (d - c) * tx) * ty
 
     def base_material(self, x, y) -> np.ndarray:
         """Material id (sand, bare_rock, coralline, seaweed) ignoring urchins."""
-        sub = self._sample(self.f_sub, x, y)
-        cov = self._sample(self.f_cov, x, y)
+        both = self._sample(self._fields, x, y)         # both fields in one gather
+        sub, cov = both[..., 0], both[..., 1]
         m = np.where(cov < self.q_bare, BARE_ROCK, np.where(cov < self.q_coral, CORALLINE, SEAWEED))
         return np.where(sub < self.q_sand, SAND, m).astype(np.uint8)
 
@@ -234,12 +259,14 @@ class SeabedScene:
             np.zeros(self._ucx * self._ucy, np.int64)
         k = max(1, int(counts.max()) if counts.size else 1)
         table = np.full((self._ucx * self._ucy, k), -1, dtype=np.int64)
+        # slots sorted so that slot 0 fills first: later slots are sparse and cheap to test
         order = np.argsort(ent[:, 0], kind='stable')
         ent = ent[order]
         starts = np.concatenate([[0], np.cumsum(counts)])
         slot = np.arange(len(ent)) - starts[ent[:, 0]]
         table[ent[:, 0], slot] = ent[:, 1]
         self._utable = table
+        self._upts = self.urchins.copy()
 
     def urchin_mask(self, x, y) -> np.ndarray:
         """True where (x, y) lies on an urchin."""
@@ -251,11 +278,20 @@ class SeabedScene:
         w, s = self.spec.extent_m[0], self.spec.extent_m[1]
         ci = np.clip(np.floor((x - w) / c).astype(np.int64), 0, self._ucx - 1)
         cj = np.clip(np.floor((y - s) / c).astype(np.int64), 0, self._ucy - 1)
-        cand = self._utable[cj * self._ucx + ci]                  # (..., K)
-        ux = np.where(cand >= 0, self.urchins[np.maximum(cand, 0), 0], np.inf)
-        uy = np.where(cand >= 0, self.urchins[np.maximum(cand, 0), 1], np.inf)
-        d2 = (ux - x[..., None]) ** 2 + (uy - y[..., None]) ** 2
-        inside = np.asarray(d2.min(axis=-1) <= self.spec.urchin_radius_m ** 2)
+        cells = cj * self._ucx + ci
+        inside = np.zeros(x.shape, bool)
+        r2 = self.spec.urchin_radius_m ** 2
+        # one pass per candidate slot, only over points whose cell still has a candidate
+        for k in range(self._utable.shape[1]):
+            cand = self._utable[cells, k]
+            has = cand >= 0
+            if not has.any():
+                break
+            idx = np.nonzero(has)[0] if x.ndim == 1 else np.nonzero(has.ravel())[0]
+            xs, ys = x.ravel()[idx], y.ravel()[idx]
+            u = self._upts[cand.ravel()[idx]]
+            hit = (u[:, 0] - xs) ** 2 + (u[:, 1] - ys) ** 2 <= r2
+            inside.ravel()[idx[hit]] = True
         w_, s_, e_, n_ = self.spec.extent_m
         return inside & (x >= w_) & (x <= e_) & (y >= s_) & (y <= n_)
 
@@ -346,7 +382,7 @@ class World:
 
     def current_at(self, position, t: float) -> np.ndarray:
         return self.current.at(float(position[2]),
-                               float(self.bathymetry.depth(position[0], position[1])), t)
+                               self.bathymetry.depth(float(position[0]), float(position[1])), t)
 
     def build_scene(self) -> SeabedScene:
         return SeabedScene(self.scene_spec)

@@ -1,0 +1,158 @@
+"""The seabed pixel classifier: an OpenCV random forest (cv2.ml.RTrees) over colour/texture
+features, with its metadata, in one gzip'd OpenCV YAML file (pure: no rclpy).
+
+A random forest was chosen over an MLP or SVM because it needs no feature scaling, copes
+with the mixed ranges of colour and texture features, trains in seconds on a laptop, and
+measured as well or better in cross-validation on the shared data (see README). Prediction
+cost is per sample and per tree, so frames are classified on a strided grid of the working
+image (`stride`) and the class map is upsampled.
+
+File layout: YAML with `meta` (JSON string: format, feature names, working width, stride,
+class ids, training provenance and cross-validated figures) and `forest` (the RTrees).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kaiyo_seabed.features import FEATURE_NAMES, N_FEATURES
+
+MODEL_FORMAT = 'kaiyo_seabed.rtrees/1'
+#: The model shipped with the package (trained on ../shared/data/seabed; see MODEL-PROVENANCE.md).
+SHIPPED_MODEL_NAME = 'seabed_rtrees.yml.gz'
+
+
+class ModelError(ValueError):
+    """A model file is missing, unreadable, of another format or inconsistent."""
+
+
+@dataclass
+class ForestParams:
+    trees: int = 40                 # number of trees
+    max_depth: int = 12             # tree depth
+    min_samples: int = 5            # smallest node that is split
+    active_vars: int = 5            # features tried per split
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.trees <= 1000:
+            raise ModelError(f'trees {self.trees!r} must be 1..1000')
+        if not 1 <= self.max_depth <= 30:
+            raise ModelError(f'max_depth {self.max_depth!r} must be 1..30')
+        if not 1 <= self.active_vars <= N_FEATURES:
+            raise ModelError(f'active_vars {self.active_vars!r} must be 1..{N_FEATURES}')
+
+
+@dataclass
+class SeabedModel:
+    forest: object                      # cv2.ml.RTrees
+    work_width: int = 160               # frames are resized to this width for features, px
+    stride: int = 2                     # classify every stride-th working pixel
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def train(cls, x: np.ndarray, y: np.ndarray, params: ForestParams | None = None,
+              work_width: int = 160, stride: int = 2, meta: dict | None = None) -> 'SeabedModel':
+        """Train on samples x (N, N_FEATURES) float32 and labels y (N,) class ids."""
+        params = params or ForestParams()
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.ascontiguousarray(y, dtype=np.int32).ravel()
+        if x.ndim != 2 or x.shape[1] != N_FEATURES:
+            raise ModelError(f'samples must be (N, {N_FEATURES}), got {x.shape}')
+        if len(x) != len(y) or len(y) < 10:
+            raise ModelError(f'need >= 10 samples with one label each, got {len(x)} / {len(y)}')
+        if len(np.unique(y)) < 2:
+            raise ModelError(f'need at least 2 classes to train, got only {np.unique(y).tolist()}')
+        forest = cv2.ml.RTrees_create()
+        forest.setMaxDepth(params.max_depth)
+        forest.setMinSampleCount(params.min_samples)
+        forest.setActiveVarCount(params.active_vars)
+        forest.setTermCriteria((cv2.TERM_CRITERIA_MAX_ITER, params.trees, 0))
+        forest.train(x, cv2.ml.ROW_SAMPLE, y)
+        m = dict(meta or {})
+        m.update({'format': MODEL_FORMAT, 'features': list(FEATURE_NAMES),
+                  'classes': sorted(int(c) for c in np.unique(y)),
+                  'forest': params.__dict__, 'samples': int(len(y)),
+                  'samples_per_class': {int(c): int(n) for c, n in
+                                        zip(*np.unique(y, return_counts=True))}})
+        return cls(forest, work_width, stride, m)
+
+    def predict(self, feats: np.ndarray) -> np.ndarray:
+        """Class ids (N,) uint8 for feature rows (N, N_FEATURES)."""
+        if feats.shape[0] == 0:
+            return np.zeros(0, np.uint8)
+        _, out = self.forest.predict(np.ascontiguousarray(feats, dtype=np.float32))
+        return out.ravel().astype(np.uint8)
+
+    # -- file ------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        path = Path(path)
+        meta = dict(self.meta, work_width=self.work_width, stride=self.stride)
+        fs = cv2.FileStorage('.yml', cv2.FILE_STORAGE_WRITE | cv2.FILE_STORAGE_MEMORY)
+        fs.write('meta', json.dumps(meta))
+        fs.startWriteStruct('forest', cv2.FileNode_MAP)
+        self.forest.write(fs)
+        fs.endWriteStruct()
+        text = fs.releaseAndGetString()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + '.tmp')
+        tmp.write_bytes(gzip.compress(text.encode(), compresslevel=6, mtime=0))
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> 'SeabedModel':
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            raise ModelError(f'cannot read model {path}: {err.strerror or err}') from None
+        try:
+            text = gzip.decompress(raw).decode() if raw[:2] == b'\x1f\x8b' else raw.decode()
+        except (OSError, EOFError, UnicodeDecodeError) as err:
+            raise ModelError(f'model {path} is not a gzip/YAML file: {err}') from None
+        if not text.startswith('%YAML'):
+            raise ModelError(f'model {path} is not an OpenCV YAML file')
+        try:
+            fs = cv2.FileStorage(text, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY)
+            meta = json.loads(fs.getNode('meta').string() or '{}')
+        except (cv2.error, json.JSONDecodeError) as err:
+            raise ModelError(f'model {path}: unreadable metadata ({err})') from None
+        if meta.get('format') != MODEL_FORMAT:
+            raise ModelError(f'model {path} has format {meta.get("format")!r}, '
+                             f'expected {MODEL_FORMAT!r}')
+        if meta.get('features') != list(FEATURE_NAMES):
+            raise ModelError(f'model {path} was trained on other features; retrain it with '
+                             '`kaiyo seabed train`')
+        forest = cv2.ml.RTrees_create()
+        try:
+            forest.read(fs.getNode('forest'))
+        except cv2.error as err:
+            raise ModelError(f'model {path}: unreadable forest ({err})') from None
+        if not forest.isTrained() or forest.getVarCount() != N_FEATURES:
+            raise ModelError(f'model {path}: forest is untrained or has the wrong input size')
+        return cls(forest, int(meta.get('work_width', 160)), int(meta.get('stride', 2)), meta)
+
+
+def shipped_model_path() -> Path:
+    """The package's shipped model file (installed in share/kaiyo_seabed/config or the source)."""
+    here = Path(__file__).resolve().parent.parent / 'config' / SHIPPED_MODEL_NAME
+    if here.exists():
+        return here
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory('kaiyo_seabed')) / 'config' / SHIPPED_MODEL_NAME
+    except (ImportError, LookupError, ValueError):
+        return here
+
+
+def load_default_model() -> SeabedModel:
+    path = shipped_model_path()
+    if not path.exists():
+        raise ModelError(f'shipped model {path} is missing; train one with `kaiyo seabed train` '
+                         'or pass --model')
+    return SeabedModel.load(path)

@@ -34,6 +34,7 @@ setup(
             'doctor = kaiyo_bringup.doctor:register',
             'bringup = kaiyo_bringup.commands:register_bringup',
             'bench = kaiyo_bringup.commands:register_bench',
+            'demo = kaiyo_bringup.demo:register',
         ],
         'kaiyo.bench': [
             'foundation = kaiyo_bringup.bench:run',

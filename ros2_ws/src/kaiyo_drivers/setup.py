@@ -41,6 +41,7 @@ setup(
             'nmea = kaiyo_drivers.cli:register',
         ],
         'kaiyo.bench': [
+            'drivers = kaiyo_drivers.bench:run',
         ],
     },
 )

@@ -32,6 +32,7 @@ setup(
         ],
         'kaiyo.cli': [
             'mission = kaiyo_mission.cli:register',
+            'scenarios = kaiyo_mission.cli:register_scenarios',
         ],
         'kaiyo.bench': [
             'mission = kaiyo_mission.bench:run',

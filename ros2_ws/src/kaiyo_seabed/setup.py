@@ -27,10 +27,13 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'seabed_analyzer = kaiyo_seabed.analyzer_node:main',
         ],
         'kaiyo.cli': [
+            'seabed = kaiyo_seabed.cli:register',
         ],
         'kaiyo.bench': [
+            'seabed = kaiyo_seabed.bench:run',
         ],
     },
 )

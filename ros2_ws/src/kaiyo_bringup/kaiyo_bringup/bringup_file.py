@@ -124,7 +124,10 @@ def load_yaml_node(path: Path) -> yaml.Node:
 def _subst(value: Any, env: dict[str, str], file: Path, line: int,
            typed: bool = False) -> Any:
     """Substitute ${name}. With `typed`, a value that is exactly one ${name} takes the YAML
-    type of the argument's text (so `rate_hz: "${rate}"` with rate 2.0 gives a float)."""
+    type of the argument's text (so `rate_hz: "${rate}"` with rate 2.0 gives a float), and a
+    value written as a flow list around substitutions becomes a list (so `vehicles:
+    "[${vehicles}]"` with vehicles `a,b` gives ['a', 'b'], the same names a for_each over
+    that argument iterates)."""
     if typed and isinstance(value, str):
         m = _SUBST_RE.fullmatch(value)
         if m and m.group(1) in env:
@@ -132,6 +135,14 @@ def _subst(value: Any, env: dict[str, str], file: Path, line: int,
                 return yaml.safe_load(env[m.group(1)])
             except yaml.YAMLError:
                 return env[m.group(1)]
+        if _SUBST_RE.search(value) and value.strip().startswith('[') \
+                and value.strip().endswith(']'):
+            text = _subst(value, env, file, line)
+            try:
+                parsed = yaml.safe_load(text)
+            except yaml.YAMLError:
+                return text
+            return parsed if isinstance(parsed, list) else text
     if isinstance(value, str):
         def repl(m):
             if m.group(1) not in env:

@@ -12,14 +12,22 @@ import sys
 from importlib.metadata import entry_points
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `command`, only that command's package is imported.
+
+    Loading every package's CLI module costs seconds (scipy, OpenCV, MuJoCo); `kaiyo bringup`
+    should not pay for `kaiyo plant`. `kaiyo --help` (no command) loads them all.
+    """
     parser = argparse.ArgumentParser(
         prog='kaiyo',
         description='kaiyo (海洋): ROS 2 marine robotics for the Hiratsuka offshore tower.')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
     seen = set()
-    for ep in sorted(entry_points(group='kaiyo.cli'), key=lambda e: e.name):
+    eps = sorted(entry_points(group='kaiyo.cli'), key=lambda e: e.name)
+    if command is not None and any(ep.name == command for ep in eps):
+        eps = [ep for ep in eps if ep.name == command]
+    for ep in eps:
         if ep.name in seen:
             continue
         seen.add(ep.name)
@@ -30,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault('AMENT_PREFIX_PATH', sys.prefix)
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith('-')), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -68,13 +68,19 @@ class Mounting:
     rpy_rad: np.ndarray
 
     def rotation(self) -> np.ndarray:
-        """3x3 rotation taking sensor-frame vectors to body FLU."""
+        """3x3 rotation taking sensor-frame vectors to body FLU (computed once)."""
+        cached = self.__dict__.get('_rotation')
+        if cached is not None:
+            return cached
         r, p, y = (float(a) for a in self.rpy_rad)
         cr, sr, cp, sp, cy, sy = math.cos(r), math.sin(r), math.cos(p), math.sin(p), \
             math.cos(y), math.sin(y)
-        return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-                         [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-                         [-sp, cp * sr, cp * cr]])
+        m = np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+                      [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+                      [-sp, cp * sr, cp * cr]])
+        m.setflags(write=False)
+        self.__dict__['_rotation'] = m     # frozen dataclass: cache outside __setattr__
+        return m
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,7 @@ class VehicleParams:
         out[3:, 3:] = i_o
         return out
 
-    def with_neutral_ballast(self, rho: float = RHO_SEAWATER) -> 'VehicleParams':
+    def with_neutral_ballast(self, rho: float = RHO_SEAWATER) -> VehicleParams:
         """A copy whose displaced volume makes buoyancy equal weight (trimmed to neutral)."""
         return replace(self, volume_m3=self.mass_kg / rho)
 
@@ -282,7 +288,7 @@ class _Reader:
             raise VehicleFileError(self.file, self.key(k), 'matrix must be positive semidefinite')
         return arr
 
-    def sub(self, k: str, default: Any = ...) -> '_Reader | None':
+    def sub(self, k: str, default: Any = ...) -> _Reader | None:
         v = self.raw(k, default)
         if v is None:
             return None
@@ -404,9 +410,12 @@ def vehicle_from_dict(data: Any, file: str | Path = '<dict>') -> VehicleParams:
     if kind == 'surface' and surface is None:
         raise VehicleFileError(file, 'surface', 'is required for kind: surface')
     b = r.sub('battery')
-    battery = Battery(b.num('capacity_wh', positive=True), b.num('nominal_voltage_v', positive=True),
-                      b.num('full_voltage_v', positive=True), b.num('empty_voltage_v', positive=True),
-                      b.num('hotel_load_w', min_value=0.0), b.num('thrust_power_coeff', min_value=0.0),
+    battery = Battery(b.num('capacity_wh', positive=True),
+                      b.num('nominal_voltage_v', positive=True),
+                      b.num('full_voltage_v', positive=True),
+                      b.num('empty_voltage_v', positive=True),
+                      b.num('hotel_load_w', min_value=0.0),
+                      b.num('thrust_power_coeff', min_value=0.0),
                       b.num('initial_soc', default=1.0, min_value=0.0, max_value=1.0))
     if not battery.empty_voltage_v < battery.full_voltage_v:
         raise VehicleFileError(file, 'battery.empty_voltage_v', 'must be below full_voltage_v')

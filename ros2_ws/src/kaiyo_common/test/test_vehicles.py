@@ -3,8 +3,12 @@ import numpy as np
 import pytest
 import yaml
 
-from kaiyo_common.vehicles import (VehicleFileError, available_vehicles, load_vehicle,
-                                   vehicle_from_dict)
+from kaiyo_common.vehicles import (
+    VehicleFileError,
+    available_vehicles,
+    load_vehicle,
+    vehicle_from_dict,
+)
 
 VEHICLES = ['camera_robot', 'hover_auv', 'wave_boat']
 

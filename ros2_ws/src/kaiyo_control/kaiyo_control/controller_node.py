@@ -9,10 +9,12 @@ Thin ROS plumbing around kaiyo_control.vehicle_controller. Subscribes `odometry`
 from __future__ import annotations
 
 import math
+import signal
 
 import numpy as np
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState, Range
 from std_msgs.msg import Bool
@@ -158,9 +160,10 @@ class ControllerNode(Node):
         response.success = res.success
         response.message = res.message
         response.previous_mode = int(res.previous)
-        level = self.get_logger().info if res.success else self.get_logger().warning
-        level(f'mode {request.mode} (arm={request.arm}): '
-              + ('accepted' if res.success else f'refused: {res.message}'))
+        if res.success:
+            self.get_logger().info(f'mode {request.mode} (arm={request.arm}): accepted')
+        else:
+            self.get_logger().warning(f'mode {request.mode} refused: {res.message}')
         return response
 
     # -- outputs ---------------------------------------------------------------------------
@@ -206,12 +209,30 @@ class ControllerNode(Node):
         self.core.disarm()
         try:
             self.publish_thrust([0.0] * len(self.names))
-        except Exception:  # noqa: BLE001 - context may already be gone at Ctrl-C; nothing to do
-            pass
+        except RCLError:
+            pass  # the context is already gone; the stop handlers below sent the zeros
+
+    def install_stop_handlers(self) -> None:
+        """Send zero thrust on SIGINT/SIGTERM *before* rclpy shuts its context down (rclpy's
+        own handler invalidates publishers first, so a command sent later never leaves)."""
+        def on_stop(signum, frame):
+            self.shutdown()
+            raise KeyboardInterrupt
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, on_stop)
+
+
+def _make_node(**kwargs) -> ControllerNode:
+    node = ControllerNode(**kwargs)
+    node.install_stop_handlers()
+    return node
+
+
+_make_node.__name__ = 'ControllerNode'
 
 
 def main(args=None):
-    run_node(ControllerNode, args)
+    run_node(_make_node, args)
 
 
 if __name__ == '__main__':

@@ -169,7 +169,7 @@ def heading_for_course(course_rad: float, speed_mps: float, current_xy) -> float
 
 @dataclass(frozen=True)
 class FerryGlideParams:
-    half_width_m: float = 3.5       # largest cross-current excursion aimed for, m
+    half_width_m: float = 1.5       # largest cross-current excursion aimed for, m
     along_gain: float = 0.03        # desired along-current speed per metre of error, 1/s
     max_extra_angle_deg: float = 15.0  # steer at most this far beyond the balance angle
                                        # acos(c / s): wider means fast cross-current runs
@@ -200,6 +200,7 @@ class FerryGlide:
         self.side = 1.0
         self.feasible = True
         self.along_integral = 0.0           # m/s
+        self.along_error_m = 0.0            # > 0: the station is up-current of the vessel
 
     def heading(self, position_xy, station_xy, current_xy, speed_mps: float,
                 ground_velocity_xy=(0.0, 0.0), dt: float = 0.0) -> float | None:
@@ -214,6 +215,7 @@ class FerryGlide:
         left = np.array([-up[1], up[0]])
         e_along = float(err @ up)                    # > 0: station is up-current of us
         e_cross = float(err @ left)                  # > 0: station is to the left
+        self.along_error_m = e_along
         if speed_mps <= c_mag:
             self.feasible = False
             return math.atan2(up[1], up[0])

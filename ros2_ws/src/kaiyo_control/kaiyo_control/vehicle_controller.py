@@ -440,6 +440,11 @@ class VehicleController:
                     surge_target = self.cfg.station_speed_mps * min(1.0, dist / 10.0)
                 else:
                     heading_target = glide
+                    # foils alone may barely beat the current: when we are down-current of
+                    # the point, add aux thrust (forward only) in proportion
+                    e_al = self.ferry.along_error_m
+                    if e_al > 0.0:
+                        tau[0] += min(self.cfg.speed_out_limit_n, self.cfg.position_kp * e_al)
                 if not self.ferry.feasible:
                     health, msg = Health.WARN, ('station keeping: current faster than the '
                                                 'vessel; heading up-current')

@@ -35,10 +35,13 @@ def link_health(stats: LinkStats, now: float, last_good_monotonic: float,
         why = stats.last_error or 'not connected yet'
         return Health(ERROR, f'{stats.state.value}: {why}; retrying', values)
     if age > stale_after_s:
+        # garbage instead of frames usually means a wrong baud rate or protocol setting
+        why = f'; {bad} bad frames dropped (last: {values.get("last_bad_frame", "")})' \
+            if bad else ''
         if math.isinf(age):
-            return Health(STALE, 'connected, no valid frame yet', values)
-        return Health(STALE, f'no valid frame for {age:.1f} s (stale after {stale_after_s} s)',
-                      values)
+            return Health(STALE, f'connected, no valid frame yet{why}', values)
+        return Health(STALE, f'no valid frame for {age:.1f} s (stale after {stale_after_s} s)'
+                      f'{why}', values)
     if bad and bad * 10 > good:
         return Health(WARN, f'{bad} bad frames dropped vs {good} good', values)
     return Health(OK, 'receiving', values)

@@ -27,7 +27,7 @@ Fix mode rule (1 no fix, 2 2D, 3 3D), from what the receiver states in the epoch
 - GGA quality > 0 with zero satellites in use counts as "no fix" (a coasting receiver);
 - a position with an altitude (GGA/GNS), or whose latest GSA said 3D -> 3;
 - any other position -> 2;
-- no position in the epoch -> the latest GSA mode (none if no GSA was seen).
+- no position in the epoch -> the latest GSA mode, else the previous cycle's mode, else 1.
 A GSA counts only if it lists satellites in use (or says 1, no fix): an empty GSA states no
 solution (its DOPs are placeholders), and multi-GNSS receivers send one per constellation.
 PASHR carries its own (faster) attitude clock and is merged into the epoch in progress.
@@ -186,8 +186,8 @@ def _time(s: Sentence, i: int) -> int | None:
 
 def _latlon(s: Sentence, i: int, is_lat: bool) -> float | None:
     v, hemi = _f(s, i), _f(s, i + 1)
-    if v == '' and hemi == '':
-        return None
+    if v == '':
+        return None     # some receivers keep the N/E letters while they have no fix
     name = 'latitude' if is_lat else 'longitude'
     deg_digits = 2 if is_lat else 3
     head = v.split('.')[0]
@@ -466,6 +466,7 @@ class FixAssembler:
         self._date: dt.date | None = None        # last known UTC date
         self._date_tod: int | None = None        # time of day when the date was set
         self._gsa_mode: int | None = None
+        self._last_mode: int | None = None
 
     def feed(self, rec, talker: str = '') -> list[Fix]:
         """Feed one record; returns the fixes of cycles this record closed (0 or 1)."""
@@ -480,8 +481,13 @@ class FixAssembler:
         self._merge(self._epoch, rec, talker)
         return out
 
+    @property
+    def pending(self) -> bool:
+        """A cycle with a time is in progress (not yet emitted)."""
+        return self._epoch is not None and self._epoch.time_us is not None
+
     def flush(self) -> list[Fix]:
-        """End of input: emit the cycle in progress."""
+        """End of input (or of a burst): emit the cycle in progress."""
         out = []
         if self._epoch is not None and self._epoch.time_us is not None:
             out.append(self._finish(self._epoch))
@@ -564,7 +570,10 @@ class FixAssembler:
         elif e.position:
             mode = 3 if (e.alt is not None or self._gsa_mode == 3) else 2
         else:
-            mode = self._gsa_mode
+            # nothing about the position in this cycle (e.g. a lone ZDA): the receiver's
+            # latest statement of its fix state holds; with none at all, there is no fix
+            mode = self._gsa_mode or self._last_mode or 1
+        self._last_mode = mode
         fix = Fix(time=time, time_us=e.time_us, mode=mode, talkers=tuple(sorted(e.talkers)),
                   quality=v.get('quality'), num_sats=v.get('num_sats'), hdop=v.get('hdop'),
                   heading_deg=v.get('heading_deg'), roll_deg=v.get('roll_deg'),
@@ -627,6 +636,10 @@ class NmeaDecoder:
 
     def flush(self) -> list[Fix]:
         return self.assembler.flush()
+
+    @property
+    def pending(self) -> bool:
+        return self.assembler.pending
 
     def take_records(self) -> list:
         recs, self.records = self.records, []

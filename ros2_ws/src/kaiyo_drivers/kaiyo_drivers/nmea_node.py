@@ -9,6 +9,7 @@ also carries roll and pitch). Bad sentences are dropped and counted in diagnosti
 from __future__ import annotations
 
 import math
+import time
 
 from geometry_msgs.msg import QuaternionStamped, TwistStamped
 from sensor_msgs.msg import NavSatFix, NavSatStatus
@@ -22,6 +23,9 @@ from kaiyo_drivers.stream_node import StreamDriverNode, link_specs
 
 SPECS = link_specs(transport='serial', baud=4800, stale_after_s=3.0) + [
     ParamSpec('require_checksum', 'bool', 'Drop sentences without a *HH checksum', True),
+    ParamSpec('cycle_gap_s', 'float', 'A silence this long ends the receiver\'s reporting '
+              'cycle, so a fix is published without waiting for the next cycle, s', 0.15,
+              min_value=0.01, max_value=2.0),
     ParamSpec('uere_m', 'float', 'User equivalent range error: 1-sigma horizontal error = '
               'HDOP x this, m', 4.0, min_value=0.01, max_value=100.0),
 ]
@@ -50,8 +54,18 @@ class NmeaNode(StreamDriverNode):
         self.vel_pub = self.create_publisher(TwistStamped, 'vel', qos.SENSOR)
         self.heading_pub = self.create_publisher(QuaternionStamped, 'heading', qos.SENSOR)
         self._dropped_seen = 0
+        self._last_rx = time.monotonic()
+        self.create_timer(0.02, self.on_gap)
+
+    def on_gap(self) -> None:
+        # receivers send a cycle as one burst: after a pause it is complete (latency of
+        # cycle_gap_s instead of a whole epoch)
+        if self.decoder.pending and time.monotonic() - self._last_rx > self.params.cycle_gap_s:
+            for fix in self.decoder.flush():
+                self.publish_fix(self.get_clock().now(), fix)
 
     def on_bytes(self, stamp, data: bytes) -> None:
+        self._last_rx = time.monotonic()
         fixes = self.decoder.feed_bytes(data)
         records = self.decoder.take_records()
         s = self.decoder.stats

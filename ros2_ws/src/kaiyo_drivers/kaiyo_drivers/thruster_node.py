@@ -51,6 +51,8 @@ class ThrusterNode(StreamDriverNode):
         self.watchdog_active = True       # nothing received yet: send zeros
         self.watchdog_trips = 0
         self.rejected_commands = 0
+        self._missed_seen = 0
+        self._answered_seen = 0
         self._arm_results: dict = {}     # seq of an ARM in flight -> AckStatus | None
         self.state_pub = self.create_publisher(ThrusterState, 'thrusters/state', qos.SENSOR)
         self.create_subscription(ThrusterCommand, 'thrusters/command', self.on_command,
@@ -63,7 +65,8 @@ class ThrusterNode(StreamDriverNode):
             self._reject(f'{len(msg.names)} names but {len(msg.thrust_n)} thrust values')
             return
         index = {n: i for i, n in enumerate(self.params.thruster_names)}
-        demand = list(self.demand)
+        # a thruster the message does not name gets zero, never its old demand
+        demand = [0.0] * len(self.params.thruster_names)
         for name, t in zip(msg.names, msg.thrust_n):
             if name not in index:
                 self._reject(f"unknown thruster '{name}'; known: "
@@ -176,8 +179,18 @@ class ThrusterNode(StreamDriverNode):
 
     def health(self):
         h = super().health()
-        if h.level == 0 and self.session.missed_acks and self.session.acks_ok == 0:
-            return Health(WARN, 'controller does not acknowledge frames', h.values)
+        s = self.session
+        # ACKs missed since the last report, with none answered: the board is not
+        # listening (wrong baud, wrong port, firmware hung) although bytes may arrive
+        missed = s.missed_acks - self._missed_seen
+        answered = s.acks_ok + s.nacks - self._answered_seen
+        self._missed_seen, self._answered_seen = s.missed_acks, s.acks_ok + s.nacks
+        if h.level == 0 and missed and not answered:
+            return Health(WARN, f'controller did not acknowledge {missed} frames', h.values)
+        tel = s.telemetry
+        if h.level == 0 and tel is not None and tel.watchdog_tripped:
+            return Health(WARN, 'controller watchdog tripped: thrust zeroed on the board',
+                          h.values)
         return h
 
     def shutdown(self) -> None:

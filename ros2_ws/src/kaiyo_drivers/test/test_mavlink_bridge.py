@@ -2,11 +2,14 @@
 mode, manual control round trip, telemetry, and heartbeat loss detected within 3 s."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 
 import pytest
+from hypothesis import given, settings, strategies as st
+from pymavlink.dialects.v20 import ardupilotmega
 from geometry_msgs.msg import Twist
 from kaiyo_interfaces.msg import SafetyEvent, VehicleStatus
 from kaiyo_interfaces.srv import SetControlMode
@@ -16,9 +19,9 @@ from std_srvs.srv import SetBool
 
 from kaiyo_common import qos
 from kaiyo_common.testing import Probe, ros_context
-from kaiyo_drivers.mavlink_core import manual_control
+from kaiyo_drivers.mavlink_core import ArduSubState, manual_control
 from kaiyo_drivers.mavlink_node import MavlinkBridgeNode
-from kaiyo_drivers.testing import free_udp_port
+from kaiyo_drivers.testing import SocatPty, free_udp_port
 
 
 class PeerProcess:
@@ -135,8 +138,90 @@ def test_refused_arm_is_reported():
             arm = probe.node.create_client(SetBool, 'arm')
             res = call(probe, node, arm, SetBool.Request(data=True))
             assert not res.success and 'DENIED' in res.message
+            # garbage datagrams on the MAVLink port are counted and dropped; still alive
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+                tx.sendto(b'\xfd\x09garbage\x00\x01' * 5, ('127.0.0.1', port))
+            assert probe.spin_until(lambda: node.bad_messages >= 1, 5, [node])
+            n = node.state.messages
+            assert probe.spin_until(lambda: node.state.messages > n + 3, 5, [node])
             node.shutdown()
             node.destroy_node()
             probe.destroy()
     finally:
         peer.kill()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=120), max_size=10))
+def test_fuzz_mavlink_bytes_into_state(chunks):
+    """Random bytes through pymavlink's parser into ArduSubState: nothing but BAD_DATA."""
+    parser = ardupilotmega.MAVLink(None)
+    parser.robust_parsing = True
+    state = ArduSubState()
+    for c in chunks:
+        for msg in parser.parse_buffer(c) or []:
+            state.apply(msg)
+
+
+@settings(max_examples=200, deadline=None)
+@given(base_mode=st.integers(0, 255), custom=st.integers(0, 2**32 - 1),
+       angles=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=6,
+                       max_size=6),
+       volt=st.integers(0, 65535), cur=st.integers(-32768, 32767), rem=st.integers(-128, 127))
+def test_fuzz_valid_messages_with_any_values(base_mode, custom, angles, volt, cur, rem):
+    m = ardupilotmega.MAVLink(None, srcSystem=1)
+    state = ArduSubState()
+    for msg in (ardupilotmega.MAVLink_heartbeat_message(12, 3, base_mode, custom, 4, 3),
+                ardupilotmega.MAVLink_attitude_message(0, *angles),
+                ardupilotmega.MAVLink_sys_status_message(0, 0, 0, 0, volt, cur, rem, 0, 0, 0,
+                                                         0, 0, 0)):
+        buf = msg.pack(m)
+        for decoded in m.parse_buffer(buf) or []:
+            state.apply(decoded)
+    assert state.armed == bool(base_mode & 128)
+    state.mode_name  # any custom mode has a printable name
+
+
+def test_bridge_over_serial_pty_survives_unplug(tmp_path):
+    """ArduSub on a USB serial link: the device disappears and comes back."""
+    a, b = tmp_path / 'ardusub', tmp_path / 'peer'
+    pair = SocatPty(a, b).start()
+    peer = SerialPeer(b)
+    try:
+        with ros_context() as ctx:
+            node = MavlinkBridgeNode(context=ctx, parameter_overrides=[
+                Parameter('url', value=str(a)), Parameter('reconnect_max_s', value=0.2),
+                Parameter('heartbeat_timeout_s', value=1.0)])
+            probe = Probe(ctx)
+            status = probe.collect(VehicleStatus, 'status', qos.RELIABLE)
+            assert probe.spin_until(lambda: node.state.system_id == 1, 10, [node])
+            assert probe.spin_until(lambda: status and status[-1].health
+                                    == VehicleStatus.HEALTH_OK, 5, [node])
+            peer.kill()
+            pair.close()
+            assert probe.spin_until(lambda: node.conn is None and node.link_error, 10, [node])
+            assert probe.spin_until(lambda: status[-1].health == VehicleStatus.HEALTH_ERROR,
+                                    5, [node])
+            beats = node.state.counts.get('HEARTBEAT', 0)
+            pair = SocatPty(a, b).start()
+            peer = SerialPeer(b)
+            assert probe.spin_until(lambda: node.state.counts.get('HEARTBEAT', 0) > beats + 1,
+                                    10, [node])
+            assert probe.spin_until(lambda: status[-1].health == VehicleStatus.HEALTH_OK, 5,
+                                    [node])
+            node.shutdown()
+            node.destroy_node()
+            probe.destroy()
+    finally:
+        peer.kill()
+        pair.close()
+
+
+class SerialPeer(PeerProcess):
+    def __init__(self, device):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'kaiyo_drivers.peers.ardusub', '--serial', str(device),
+             '--heartbeat-hz', '4'],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=os.environ)
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()

@@ -101,6 +101,21 @@ def test_rtu_over_pty(plant, pty_pair):
         peer.fail_with = 2
         r = poller.poll()
         assert 'exception 2 (illegal data address)' in r.error
+        peer.fail_with = None
+        peer.delay_s = 0.8                     # the device answers too late
+        r = poller.poll()
+        assert not r.ok and 'no answer' in r.error and r.timeouts == 1
         poller.close()
     finally:
         peer.stop()
+
+
+def test_client_writes_reach_the_peer(plant, tcp_peer):
+    poller = ModbusPoller(plant, dataclasses.replace(plant.settings, port=tcp_peer.port))
+    assert poller.poll().ok
+    words = plant.encode('power_limit_kw', 42.5)
+    rr = poller.client.write_registers(plant['power_limit_kw'].address, words, device_id=1)
+    assert not rr.isError()
+    assert tcp_peer.values()['power_limit_kw'] == pytest.approx(42.5)
+    assert poller.poll().as_dict()['power_limit_kw'] == pytest.approx(42.5)
+    poller.close()

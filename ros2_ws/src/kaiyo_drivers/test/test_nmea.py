@@ -1,5 +1,4 @@
 """Tier 1: NMEA framing, decoding, cycle assembly, gpsd agreement and fuzzing."""
-import datetime as dt
 import json
 import subprocess
 import sys

@@ -58,7 +58,10 @@ def test_nmea_over_pty_survives_unplug(tmp_path):
                 peer.write(cycle(sec[0] % 60) + b'$GPGGA,garbage*00\r\n')
                 sec[0] += 1
 
-            # each cycle is closed by the next one's first sentence
+            # one burst, then silence: the cycle is published after cycle_gap_s, without
+            # waiting for the next cycle
+            send_cycle()
+            assert probe.spin_until(lambda: len(fixes) == 1, 5, [node])
             assert probe.spin_until(lambda: (send_cycle() or len(fixes) >= 2), 10, [node])
             f = fixes[-1]
             assert f.status.status == NavSatStatus.STATUS_FIX and f.header.frame_id == 'gnss'

@@ -6,6 +6,7 @@
     kaiyo mission pause|resume --vehicle hover_auv
     kaiyo mission ack --vehicle hover_auv [--rule leak] --operator NAME
     kaiyo mission rules                     what each validator rule checks
+    kaiyo scenarios [--json] [--only NAME..] seeded fault scenarios, scored pass/fail
 """
 from __future__ import annotations
 
@@ -203,12 +204,72 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m kaiyo_mission.cli mission ...`: the same commands without the `kaiyo` front."""
     import argparse
     parser = argparse.ArgumentParser(prog='kaiyo')
-    register(parser.add_subparsers(dest='command', required=True))
+    sub = parser.add_subparsers(dest='command', required=True)
+    register(sub)
+    register_scenarios(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+
+
+
+# -- kaiyo scenarios --------------------------------------------------------------------
+
+def add_scenario_arguments(parser) -> None:
+    """Arguments of the scenario suite; also a hook for `kaiyo sim scenarios`
+    (parser.set_defaults(func=kaiyo_mission.cli.cmd_scenarios))."""
+    parser.add_argument('--json', action='store_true', help='machine-readable results')
+    parser.add_argument('--only', nargs='+', metavar='NAME', help='run only these scenarios')
+    parser.add_argument('--list', action='store_true', help='list the scenarios and exit')
+
+
+def cmd_scenarios(args) -> int:
+    from kaiyo_mission.scenarios import REACTION_GOAL_S, default_suite, run_suite
+    if args.list:
+        for sc in default_suite():
+            print(f'{sc.name:22s} {sc.vehicle:13s} rule {sc.expect_rule or "-":16s} '
+                  f'-> {sc.expect_final}')
+        return 0
+    known = {sc.name for sc in default_suite()}
+    unknown = sorted(set(args.only or ()) - known)
+    if unknown:
+        print(f'unknown scenario(s): {", ".join(unknown)}; known: {", ".join(sorted(known))}',
+              file=sys.stderr)
+        return 2
+    results = []
+    for sc in default_suite():
+        if args.only and sc.name not in args.only:
+            continue
+        r = run_suite([sc.name])[0]
+        results.append(r)
+        if not args.json:
+            react = '-' if r.reaction_s is None else f'{r.reaction_s:.2f} s'
+            cov = '' if r.coverage is None else f' coverage {r.coverage * 100:.1f} %'
+            print(f'{"PASS" if r.passed else "FAIL"}  {r.name:22s} {r.vehicle:13s} '
+                  f'rule {r.rule or "-":16s} reaction {react:8s} final {r.final_state}'
+                  f'{cov}  ({r.sim_time_s:.0f} s sim){"  " + r.notes if r.notes else ""}',
+                  flush=True)
+    passed = sum(r.passed for r in results)
+    if args.json:
+        print(json.dumps({'passed': passed, 'total': len(results),
+                          'reaction_goal_s': REACTION_GOAL_S,
+                          'results': [r.to_dict() for r in results]}, indent=2))
+    else:
+        print(f'{passed}/{len(results)} scenarios passed')
+    return 0 if passed == len(results) else 1
+
+
+def register_scenarios(subparsers) -> None:
+    p = subparsers.add_parser(
+        'scenarios', help='seeded fault scenarios: simulator + controller + executor + '
+        'supervisor, scored pass/fail',
+        description='One nominal survey per vehicle and one scenario per safety rule with '
+        'its fault injected; each scored on reaction time (<= 1 s of sim time) and the '
+        "vehicle's final state. Runs the cores in lockstep (see kaiyo_mission.scenarios).")
+    add_scenario_arguments(p)
+    p.set_defaults(func=cmd_scenarios)
 
 
 if __name__ == '__main__':

@@ -22,7 +22,10 @@ Leg completion
   vehicle is within that radius of the end (line-of-sight guidance carries the vehicle
   along the line, so "passed" counts), and within `vertical_tolerance_m` of the depth /
   altitude (so a goto at the launch point still waits for the descent);
-- hover: arrive as for a transit, then hold for `duration` s (paused time does not count);
+- approach (to a survey line's start): within `approach_radius_m`, facing along the line
+  within `approach_heading_tolerance_rad`, at the line's depth / altitude;
+- hover: arrive within `acceptance_radius_m`, then hold for `duration` s (paused time does
+  not count);
 - hold: hold the position where the leg began for `duration` s;
 - surface: depth above `surface_depth_m`.
 A leg that takes longer than `timeout_factor` x its estimate + `timeout_margin_s` fails
@@ -46,6 +49,8 @@ USE_HEADING = 8
 USE_SURGE = 16
 USE_SWAY = 32
 USE_PATH = 64
+
+LINE_END_TOLERANCE_M = 0.1    # a survey line counts as flown this close to its end, m
 
 
 class Outcome(IntEnum):
@@ -77,10 +82,13 @@ class ExecConfig:
     timeout_factor: float = 3.0           # leg timeout = factor x estimate + margin
     timeout_margin_s: float = 60.0        # s
     odometry_timeout_s: float = 2.0       # no odometry for this long fails the mission, s
+    approach_radius_m: float = 0.5        # survey line start: arrival radius, m
+    approach_heading_tolerance_rad: float = 0.35   # ... and heading error (20 deg), rad
 
     def __post_init__(self) -> None:
         for name in ('acceptance_radius_m', 'vertical_tolerance_m', 'surface_depth_m',
-                     'timeout_factor', 'odometry_timeout_s'):
+                     'timeout_factor', 'odometry_timeout_s', 'approach_radius_m',
+                     'approach_heading_tolerance_rad'):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f'ExecConfig.{name} = {v!r} must be > 0')
@@ -122,6 +130,10 @@ class Feedback:
     progress: float               # 0..1 of the estimated mission time
     eta_s: float                  # s
     state: str                    # running | paused | holding | done
+
+
+def _wrap(a: float) -> float:
+    return (a + math.pi) % (2.0 * math.pi) - math.pi
 
 
 def _vertical_fields(v: Vertical) -> dict:
@@ -311,10 +323,17 @@ class MissionExecution:
                 along = ((s.x - a[0]) * (end[0] - a[0]) + (s.y - a[1]) * (end[1] - a[1])) / length
             self._fraction = min(1.0, max(0.0, along / length)) if length > 1e-9 else 1.0
             if leg.kind == 'line':
-                # a survey line is imaged to its very end: no early turn
-                return along >= length
+                # a survey line is imaged to its end (within 10 cm): no early turn
+                return along >= length - LINE_END_TOLERANCE_M
             passed = along >= length - cfg.acceptance_radius_m or dist <= cfg.acceptance_radius_m
             return passed and self._vertical_ok(leg.vertical, s)
+        if leg.kind == 'approach':
+            total = math.dist(self._leg_start_xy, end)
+            self._fraction = 1.0 - min(1.0, dist / total) if total > 1e-9 else 0.0
+            heading_ok = not math.isfinite(s.yaw) or not math.isfinite(leg.heading_rad) or \
+                abs(_wrap(s.yaw - leg.heading_rad)) <= cfg.approach_heading_tolerance_rad
+            return dist <= cfg.approach_radius_m and heading_ok and \
+                self._vertical_ok(leg.vertical, s)
         arrived = dist <= cfg.acceptance_radius_m and self._vertical_ok(leg.vertical, s)
         # hover: arrive, then stay for `duration` of unpaused time
         if self._arrived_at is None:
@@ -336,6 +355,11 @@ class MissionExecution:
             return Setpoint(USE_POSITION | _vertical_mask(v), x=a.x, y=a.y, **_vertical_fields(v))
         vfields, vmask = _vertical_fields(leg.vertical), _vertical_mask(leg.vertical)
         if leg.kind == 'hover':
+            return Setpoint(USE_POSITION | vmask, x=leg.end[0], y=leg.end[1], **vfields)
+        if leg.kind == 'approach':
+            if math.isfinite(leg.heading_rad):
+                return Setpoint(USE_POSITION | USE_HEADING | vmask, x=leg.end[0], y=leg.end[1],
+                                heading_rad=leg.heading_rad, **vfields)
             return Setpoint(USE_POSITION | vmask, x=leg.end[0], y=leg.end[1], **vfields)
         start = self._leg_start_xy
         return Setpoint(USE_POSITION | USE_PATH | USE_SURGE | vmask, x=leg.end[0], y=leg.end[1],

@@ -9,8 +9,11 @@ Design
   down-looking camera and for an oblique one (the camera robot looks 40 deg down).
 - `heading: auto` picks the line direction (1 deg steps) that needs the fewest lines, then
   the shortest total length: for a long narrow area that is "along its length".
-- A mission becomes a flat list of `Leg`s (transit, line, hover, hold, surface); the
-  executor flies legs, the estimate sums them, GeoJSON draws them.
+- A mission becomes a flat list of `Leg`s (transit, approach, line, hover, hold, surface);
+  the executor flies legs, the estimate sums them, GeoJSON draws them. Each survey line
+  starts `run_in` m early; a vehicle that can hover reaches that point with an `approach`
+  leg (stop there facing along the line), so it starts the line settled on it instead of
+  overshooting a tight U-turn; the wave boat joins lines on the move.
 - Estimate model (stated so its limits are plain): still water; horizontal legs at the
   step's speed; depth changes at VERTICAL_SPEED_MPS; electrical power = hotel load + thrust
   power, thrust power = thrust_power_coeff * sum |T_i|^1.5 over the thrusters sharing the
@@ -43,7 +46,7 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class Leg:
-    kind: str                     # transit | line | hover | hold | surface
+    kind: str                     # transit | approach | line | hover | hold | surface
     step_index: int
     start: tuple[float, float] | None  # path start (None: from wherever the vehicle is), m
     end: tuple[float, float] | None    # target (None: stay where the vehicle is), m
@@ -54,6 +57,7 @@ class Leg:
     est_time_s: float = 0.0
     est_energy_wh: float = 0.0
     run_in_m: float = 0.0         # line: lead-in before the covered part starts, m
+    heading_rad: float = math.nan  # approach: ENU yaw to face on arrival (the line's), rad
 
     @property
     def cover_start(self) -> tuple[float, float] | None:
@@ -251,17 +255,18 @@ def build_plan(mission: Mission, vp: VehicleParams | None,
                start: tuple[float, float] = (0.0, 0.0), start_depth: float = 0.0) -> Plan:
     """Mission -> legs with times and energies. Raises PlanError for an unplannable survey."""
     plan = Plan()
+    hover_capable = vp is None or vp.kind != 'surface'
     pos, depth = start, start_depth
     vert_now = Vertical(depth=start_depth)
 
     def add(kind, step, end, vertical, speed=0.0, duration=0.0, line_index=-1, path_start=None,
-            run_in=0.0):
+            run_in=0.0, heading=math.nan):
         nonlocal pos, depth, vert_now
         new_depth = depth_of(vertical, water_depth_m)
         t_vert = abs(new_depth - depth) / VERTICAL_SPEED_MPS
         dist = math.dist(pos, end) if end is not None else 0.0
         t_horiz = dist / speed if speed > 0 else 0.0
-        t_turn = TURN_TIME_S if kind == 'line' else 0.0
+        t_turn = TURN_TIME_S if kind == 'approach' else 0.0
         e_wh = 0.0
         if vp is not None:
             submerged = new_depth > 0.5 or depth > 0.5
@@ -270,7 +275,7 @@ def build_plan(mission: Mission, vp: VehicleParams | None,
                     duration * cruise_power_w(vp, 0.0, new_depth > 0.5)) / 3600.0
         plan.legs.append(Leg(kind, step.index, path_start if path_start is not None else pos,
                              end, vertical, speed, duration, line_index,
-                             t_vert + t_horiz + t_turn + duration, e_wh, run_in))
+                             t_vert + t_horiz + t_turn + duration, e_wh, run_in, heading))
         if end is not None:
             pos = end
         depth, vert_now = new_depth, vertical
@@ -301,7 +306,14 @@ def build_plan(mission: Mission, vp: VehicleParams | None,
                 ux, uy = ((b[0] - a[0]) / length, (b[1] - a[1]) / length) if length > 1e-9 \
                     else (0.0, 0.0)
                 a0 = (a[0] - step.run_in * ux, a[1] - step.run_in * uy)
-                add('transit', step, a0, step.vertical, step.speed)
+                # a vehicle that can hover stops at the line's start facing along it, so it
+                # begins the line on it instead of overshooting a U-turn; one that cannot
+                # (the wave boat) joins it on the move
+                if hover_capable:
+                    add('approach', step, a0, step.vertical, step.speed,
+                        heading=math.atan2(uy, ux))
+                else:
+                    add('transit', step, a0, step.vertical, step.speed)
                 add('line', step, b, step.vertical, step.speed, line_index=k, path_start=a0,
                     run_in=step.run_in)
     return plan

@@ -402,6 +402,17 @@ class Supervisor:
         return cleared
 
 
+def altitude_from_altimeter(range_m: float, position_m, beam_body) -> float:
+    """Altitude of the vehicle's origin (the frame missions and the controller use), m,
+    from an altimeter's range, with the vehicle taken as level (roll and pitch are passively
+    small on kaiyo's vehicles): range along the beam's down component plus the height of
+    the sensor below the origin. NaN if the beam does not point down."""
+    down = -float(beam_body[2])
+    if not (math.isfinite(range_m) and down > 0.1):
+        return math.nan
+    return range_m * down - float(position_m[2])
+
+
 # -- persistent log ---------------------------------------------------------------------
 
 class EventLog:

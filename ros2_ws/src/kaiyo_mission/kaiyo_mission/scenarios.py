@@ -42,7 +42,7 @@ from kaiyo_common.vehicles import load_vehicle
 from kaiyo_mission import geometry
 from kaiyo_mission.execution import ExecConfig, MissionExecution, Outcome, VehicleState
 from kaiyo_mission.safety import (Action, MissionLimits, SensorWatch, Supervisor,
-                                  SupervisorConfig)
+                                  SupervisorConfig, altitude_from_altimeter)
 from kaiyo_mission.planner import cruise_power_w, vertical_power_w
 from kaiyo_mission.validator import validate_text
 
@@ -51,6 +51,7 @@ _MODE_FOR = {Action.HOLD: MODE_HOLD, Action.SURFACE: MODE_SURFACE, Action.RETURN
 REACTION_GOAL_S = 1.0
 COVERAGE_GOAL = 0.95
 WATCHDOG_TIMEOUT_S = 0.8
+SUPERVISOR_PERIOD_S = 0.05    # the supervisor node's default rate_hz 20
 
 
 class ScenarioError(RuntimeError):
@@ -111,7 +112,8 @@ def default_suite() -> list[Scenario]:
     """One nominal survey per vehicle and one scenario per supervisor rule."""
     auv = 'hover_auv'
     boat_survey = ('  - survey: {polygon: [{x: -30, y: 20}, {x: 30, y: 20}, {x: 30, y: 40}, '
-                   '{x: -30, y: 40}], depth: 0, spacing: 10, speed: 0.5, heading: 90}\n')
+                   '{x: -30, y: 40}], depth: 0, spacing: 10, speed: 0.5, heading: 90,\n'
+                   '              run_in: 20}   # m: the boat turns wide, it needs a long run-in\n')
     boat = ('mission: scenario-wave_boat\nvehicle: wave_boat\n'
             'limits: {max_depth: 1, min_altitude: 0, max_duration: 3600, battery_reserve: 0.2,\n'
             f'         geofence: {_fence(150)}}}\non_comms_loss: hold\nsteps:\n' + boat_survey)
@@ -246,6 +248,7 @@ class _Runner:
         first_event_t = None
         end_t = None
         k = 0
+        next_check = 0.0
         while sim.time_s < sc.max_time_s:
             outs = sim.step()
             k += 1
@@ -277,8 +280,9 @@ class _Runner:
                 if status_alive:
                     sup.on_status(t, depth, math.nan, self.battery, False)
                 self._executor_tick(t, s)
-            # 20 Hz: supervisor
-            if k % 3 == 0 or dt > 0.03:
+            # 20 Hz: supervisor (as the node's rate_hz)
+            if t >= next_check - 1e-9:
+                next_check += SUPERVISOR_PERIOD_S
                 for ev in sup.check(t):
                     self.events.append((round(t, 3), ev.rule, ev.subject, ev.action.name.lower()))
                     if first_event_t is None and ev.rule == sc.expect_rule:
@@ -316,7 +320,10 @@ class _Runner:
                 sup.on_sensor(t, 'dvl', tuple(r.velocity.tolist()))
         elif kind == 'altimeter':
             ok = math.isfinite(r.range_m) and r.min_range_m <= r.range_m <= r.max_range_m
-            sup.on_altitude(t, r.range_m if ok else math.nan)
+            spec = self.vp.sensors['altimeter']
+            beam = spec.mounting.rotation() @ np.array([1.0, 0.0, 0.0])
+            sup.on_altitude(t, altitude_from_altimeter(r.range_m, spec.mounting.position_m, beam)
+                            if ok else math.nan)
             if ok:
                 sup.on_sensor(t, 'altimeter', (r.range_m,))
                 self.ctl.set_altitude(r.range_m, t)
@@ -358,8 +365,9 @@ class _Runner:
             run.abort_safety(f'the vehicle left AUTO for mode {mode}')
             return
         alt = self.true_altitude(s)
+        yaw = float(rpy_from_quat(s.quaternion)[2])
         sp = run.update(t, VehicleState(t, float(s.position[0]), float(s.position[1]),
-                                        -float(s.position[2]), alt))
+                                        -float(s.position[2]), alt, yaw))
         if run.done:
             if run.outcome is not Outcome.ABORTED_SAFETY:
                 ctl.request_mode(MODE_HOLD, False, t, self.estimate(t)[1])
@@ -389,6 +397,17 @@ class _Runner:
             return 'holding'
         return 'moving' if depth >= 0.5 else 'surfaced'
 
+    def coverage_tolerance(self, step_index: int) -> float:
+        """A line point is covered when it was in the camera's view: within half the
+        footprint width of the track (with an explicit spacing and no footprint, half the
+        spacing)."""
+        plan = self.report.plan
+        step = self.report.mission.steps[step_index]
+        spacing = plan.spacing_m.get(step_index, 1.0)
+        if step.spacing is None and step.vertical.altitude is not None:
+            return spacing / (1.0 - step.overlap) / 2.0
+        return spacing / 2.0
+
     def coverage(self) -> float:
         plan = self.report.plan
         track = np.array([(p[1], p[2]) for p in self.track]) if self.track else np.zeros((0, 2))
@@ -396,9 +415,9 @@ class _Runner:
             return 0.0
         covered = total = 0
         for leg in plan.lines():
-            tol = plan.spacing_m.get(leg.step_index, 1.0) / 2.0
-            n = max(2, int(leg.length_m / 0.25) + 1)
-            pts = np.linspace(leg.start, leg.end, n)
+            tol = self.coverage_tolerance(leg.step_index)
+            n = max(2, int((leg.length_m - leg.run_in_m) / 0.25) + 1)
+            pts = np.linspace(leg.cover_start, leg.end, n)
             d = np.min(np.linalg.norm(pts[:, None, :] - track[None, :, :], axis=2), axis=1)
             covered += int(np.sum(d <= tol))
             total += n

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from kaiyo_interfaces.msg import DvlVelocity, SafetyEvent, ThrusterState, VehicleStatus
 from kaiyo_interfaces.srv import AcknowledgeSafety, SetControlMode
 from nav_msgs.msg import Odometry
@@ -38,7 +39,7 @@ from kaiyo_common.vehicles import VehicleFileError, load_vehicle
 from kaiyo_mission.planner import cruise_power_w, vertical_power_w
 from kaiyo_mission.safety import (ACTION_NAMES, RULES, Action, Event, EventLog, MissionLimits,
                                   SafetyConfigError, SensorWatch, Supervisor, SupervisorConfig,
-                                  default_log_path)
+                                  altitude_from_altimeter, default_log_path)
 from kaiyo_mission.validator import validate_text
 
 ACTION_CHOICES = ('none', 'hold', 'surface', 'return')
@@ -253,12 +254,20 @@ class SafetySupervisorNode(Node):
             if name == 'altimeter':
                 r = msg.range
                 ok = math.isfinite(r) and msg.min_range <= r <= msg.max_range
-                self.sup.on_altitude(now, float(r) if ok else math.nan)
+                self.sup.on_altitude(now, self._origin_altitude(float(r)) if ok else math.nan)
             if watched:
                 value = _sensor_value(name, msg)
                 if value is not None:
                     self.sup.on_sensor(now, name, value)
         return callback
+
+    def _origin_altitude(self, range_m: float) -> float:
+        """Altimeter range -> altitude of the vehicle origin (the missions' altitude)."""
+        spec = self.vp.sensors.get('altimeter')
+        if spec is None:
+            return range_m
+        beam = spec.mounting.rotation() @ np.array([1.0, 0.0, 0.0])
+        return altitude_from_altimeter(range_m, spec.mounting.position_m, beam)
 
     def on_mission(self, msg: String) -> None:
         now = self.now()

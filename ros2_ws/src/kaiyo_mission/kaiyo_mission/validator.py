@@ -139,7 +139,7 @@ class _Ctx:
             if k not in allowed:
                 hint = _closest(str(k), allowed)
                 self.error(path + (k,), 'unknown_key',
-                           f"unknown key '{k}' in {self.where(path)}"
+                           f'unknown key {_key(k)} in {self.where(path)}'
                            + (f"; did you mean '{hint}'?" if hint else
                               f"; allowed: {', '.join(sorted(allowed)) or 'none'}"))
         for k in sorted(required):
@@ -182,6 +182,12 @@ class _Ctx:
                        f'{self.where(path + (key,))} must be non-empty text, got {_kind(v)}')
             return None
         return v
+
+
+def _key(k: Any) -> str:
+    """A key for a one-line message: quoted, control characters escaped, shortened."""
+    r = repr(str(k))
+    return r if len(r) <= 40 else r[:37] + '...'
 
 
 def _kind(v: Any) -> str:
@@ -336,7 +342,7 @@ def _step(ctx: _Ctx, raw: Any, i: int, datum: Datum | None,
     kind, body = next(iter(raw.items()))
     if kind not in STEP_KINDS:
         hint = _closest(str(kind), set(STEP_KINDS))
-        ctx.error(path, 'steps', f"steps[{i}]: unknown step '{kind}'"
+        ctx.error(path, 'steps', f'steps[{i}]: unknown step {_key(kind)}'
                   + (f"; did you mean '{hint}'?" if hint else
                      f'; known: {", ".join(STEP_KINDS)}'))
         return None

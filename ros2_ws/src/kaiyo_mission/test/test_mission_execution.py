@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kaiyo_mission.execution import (USE_ALTITUDE, USE_DEPTH, USE_PATH, USE_POSITION, ExecConfig,
+from kaiyo_mission.execution import (USE_ALTITUDE, USE_DEPTH, USE_HEADING, USE_PATH,
+                                     USE_POSITION, ExecConfig,
                                      ExecutionError, MissionExecution, Outcome, VehicleState)
 from kaiyo_mission.validator import validate_file, validate_text
 
@@ -22,10 +23,11 @@ WATER_DEPTH = 20.0
 class KinematicVehicle:
     def __init__(self, x=0.0, y=0.0, depth=0.0):
         self.x, self.y, self.depth = x, y, depth
+        self.yaw = 0.0
         self.frozen = False
 
     def state(self, t):
-        return VehicleState(t, self.x, self.y, self.depth, WATER_DEPTH - self.depth, 0.0)
+        return VehicleState(t, self.x, self.y, self.depth, WATER_DEPTH - self.depth, self.yaw)
 
     def step(self, sp, dt):
         if sp is None or self.frozen:
@@ -38,6 +40,9 @@ class KinematicVehicle:
             if d > 1e-9:
                 self.x += dx / d * move
                 self.y += dy / d * move
+                self.yaw = math.atan2(dy, dx)        # faces where it goes
+        if sp.mask & USE_HEADING:
+            self.yaw = sp.heading_rad                # turns on the spot at once
         target = None
         if sp.mask & USE_DEPTH:
             target = sp.depth_m

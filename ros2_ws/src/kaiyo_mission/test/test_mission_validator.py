@@ -209,3 +209,12 @@ def test_fuzz_corrupted_example_never_crashes(pos, junk):
     text = EXAMPLE.read_text()
     pos = pos % len(text)
     _check_shape(validate_text(text[:pos] + junk + text[pos:], 'f.yaml'))
+
+
+@pytest.mark.parametrize('path', sorted((REPO / 'missions').glob('*.yaml')),
+                         ids=lambda p: p.name)
+def test_every_example_mission_validates(path):
+    report = validate_file(path)
+    assert report.ok, report.lines()
+    assert report.estimated_duration_s <= report.mission.limits.max_duration
+

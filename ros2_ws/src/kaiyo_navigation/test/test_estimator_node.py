@@ -1,5 +1,6 @@
 """Tier 2: the estimator node in-process (parameter_overrides, events not sleeps)."""
 import math
+import os
 
 import pytest
 from nav_msgs.msg import Odometry
@@ -11,6 +12,8 @@ from kaiyo_common.params import ParameterContractError
 from kaiyo_common.testing import Probe, ros_context
 from kaiyo_navigation.ekf import normal_gravity, quaternion_from_rpy
 from kaiyo_navigation.estimator_node import EstimatorNode
+
+NS = f'/est_test_{os.getpid()}'   # other test processes may share the ROS domain
 
 
 def imu_msg(node, yaw):
@@ -39,14 +42,14 @@ def test_missing_vehicle_parameter_is_refused():
 
 def test_odometry_from_imu_and_pressure_and_bad_input_survives():
     with ros_context() as ctx:
-        node = EstimatorNode(context=ctx, parameter_overrides=[
+        node = EstimatorNode(context=ctx, namespace=NS, parameter_overrides=[
             Parameter('vehicle', value='hover_auv'),
             Parameter('initial_position_m', value=[5.0, 6.0, -7.0])])
         probe = Probe(ctx)
-        odom = probe.collect(Odometry, 'odometry')
-        fixes = probe.collect(NavSatFix, 'odometry/fix')
-        imu_pub = probe.node.create_publisher(Imu, 'imu/data', 10)
-        p_pub = probe.node.create_publisher(FluidPressure, 'pressure', 10)
+        odom = probe.collect(Odometry, f'{NS}/odometry')
+        fixes = probe.collect(NavSatFix, f'{NS}/odometry/fix')
+        imu_pub = probe.node.create_publisher(Imu, f'{NS}/imu/data', 10)
+        p_pub = probe.node.create_publisher(FluidPressure, f'{NS}/pressure', 10)
         assert probe.wait_for_subscribers(p_pub, nodes=[node])
         assert probe.wait_for_subscribers(imu_pub, nodes=[node])
         yaw = 0.7

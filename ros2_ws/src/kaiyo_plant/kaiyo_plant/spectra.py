@@ -18,7 +18,8 @@ Method (IAHR/PIANC parameter list; Tucker & Pitt, "Waves in Ocean Engineering", 
   bound: the correction stops at the cut-off frequency f_c where K_p falls to `kp_min`
   (0.1 by default, an energy gain of at most 100), and above f_c the spectrum is continued
   with the f^-5 tail S(f_c) (f_c/f)^5 (the JONSWAP/PM high-frequency form), documented in
-  the result as `cutoff_hz`.
+  the result as `cutoff_hz`. A record whose tail would carry more than half of m0 (sensor too
+  deep for the waves present) is refused rather than reported.
 - Mean direction from co-located horizontal velocities (east, north), e.g. a current meter
   at the tower: for a linear wave the horizontal velocity is in phase with η, so the
   energy-weighted direction of propagation is atan2(Σ Co(η,v), Σ Co(η,u)); SeaState reports
@@ -36,6 +37,8 @@ import numpy as np
 from scipy import signal
 
 from kaiyo_plant.waves import RHO_SEAWATER, G, group_velocity, pressure_transfer
+
+MAX_TAIL_SHARE = 0.5   # refuse a pressure estimate that is mostly extrapolated tail
 
 
 class RecordError(ValueError):
@@ -250,11 +253,22 @@ def analyze_pressure(p_pa, fs_hz: float, depth_m: float, atmospheric_pa: float |
     ok = kp >= kp_min
     # K_p decreases monotonically with f: the cut-off is the last bin before it drops below.
     first_bad = int(np.argmin(ok)) if not ok.all() else f.size
-    cutoff = float(f[first_bad - 1]) if first_bad > 0 else 0.0
+    if first_bad == 0 or f[first_bad - 1] < f_min_hz:
+        raise RecordError(f'sensor at {sensor_depth:.1f} m in {depth_m} m of water: K_p is '
+                          f'below kp_min={kp_min} at every frequency above {f_min_hz} Hz; '
+                          'too deep for surface waves to be recovered')
+    cutoff = float(f[first_bad - 1])
     s = np.zeros_like(f)
     s[:first_bad] = spec.density_m2_per_hz[:first_bad] / kp[:first_bad] ** 2
-    if tail and first_bad < f.size and first_bad > 0:
+    if tail and first_bad < f.size:
         s[first_bad:] = s[first_bad - 1] * (cutoff / f[first_bad:]) ** 5
+        band = f >= f_min_hz
+        tail_share = float(np.sum(s[first_bad:]) / max(np.sum(s[band]), 1e-300))
+        if tail_share > MAX_TAIL_SHARE:
+            raise RecordError(f'sensor at {sensor_depth:.1f} m in {depth_m} m of water: '
+                              f'{100 * tail_share:.0f} % of the wave energy lies above the '
+                              f'{cutoff:.3f} Hz cut-off and would be extrapolated; too deep '
+                              'for these waves')
     corrected = Spectrum(f, s, spec.df_hz, spec.n_segments)
     est = sea_state_from_spectrum(corrected, depth_m, f_min_hz, f_max_hz, rho,
                                   record_duration_s=p.size / fs_hz, sample_rate_hz=fs_hz)

@@ -75,6 +75,10 @@ def test_gauge_pressure_and_wrong_kind_is_refused():
     p_abs = waves.pressure(T, 20.0, 15.0)
     with pytest.raises(RecordError, match='outside the water column'):
         analyze_pressure(p_abs, FS, 20.0, atmospheric_pa=None)
+    # 200 m down in 210 m of water, 8-s waves leave no measurable pressure signal.
+    deep = waves.pressure(T, 210.0, 200.0)
+    with pytest.raises(RecordError, match='too deep'):
+        analyze_pressure(deep, FS, 210.0)
 
 
 def test_energy_flux_deep_water_matches_closed_form_and_depth_correction():

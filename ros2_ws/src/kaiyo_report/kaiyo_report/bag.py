@@ -124,7 +124,11 @@ class BagWriter:
         self.name = self.dir.name
         self.max_file_bytes = int(max_file_bytes)
         self.max_file_ns = int(max_file_duration_s * 1e9)
-        self.chunk_bytes = int(chunk_bytes)
+        # files split between chunks: keep chunks well below the split size
+        self.chunk_bytes = int(min(chunk_bytes, max_file_bytes // 4) if max_file_bytes
+                               else chunk_bytes) or 1
+        self._last_tell = 0
+        self._since_tell = 0   # bytes added since the file last grew (the open chunk)
         self.compression = compression
         self.topics: dict[str, TopicInfo] = {}
         self.files: list[FileInfo] = []
@@ -170,6 +174,7 @@ class BagWriter:
                               compression=COMPRESSIONS[self.compression])
         self._writer.start(profile='ros2', library=LIBRARY)
         self._schema_ids, self._channel_ids = {}, {}
+        self._last_tell, self._since_tell = self._stream.tell(), 0
         self.files.append(FileInfo(rel))
         for info in self.topics.values():
             self._register(info)
@@ -186,9 +191,16 @@ class BagWriter:
         f = self.files[-1]
         if f.message_count == 0:
             return False
-        if self.max_file_bytes and self._stream.tell() >= self.max_file_bytes:
+        if self.max_file_bytes and self.file_size_estimate() >= self.max_file_bytes:
             return True
         return bool(self.max_file_ns) and log_time_ns - f.start_ns >= self.max_file_ns
+
+    def file_size_estimate(self) -> int:
+        """Bytes on disk plus the open chunk (uncompressed: an upper bound), bytes."""
+        tell = self._stream.tell()
+        if tell != self._last_tell:
+            self._last_tell, self._since_tell = tell, 0
+        return tell + self._since_tell
 
     # -- messages ----------------------------------------------------------------------
     def write(self, topic: str, data: bytes, log_time_ns: int,
@@ -211,6 +223,8 @@ class BagWriter:
         f.end_ns = max(f.end_ns, log_time_ns)
         f.message_count += 1
         info.message_count += 1
+        self.file_size_estimate()   # notice a chunk written by the previous message
+        self._since_tell += len(data) + 32   # + record overhead
         self._writer.add_message(self._channel_ids[topic], log_time_ns, data,
                                  publish_time_ns if publish_time_ns is not None else log_time_ns)
         self._dirty = True
@@ -238,35 +252,45 @@ class BagWriter:
     # -- metadata ----------------------------------------------------------------------
     def metadata(self) -> dict:
         files = [f for f in self.files if f.message_count or f is self.files[-1]]
-        start = min((f.start_ns for f in files if f.message_count), default=0)
-        end = max((f.end_ns for f in files if f.message_count), default=0)
-        return {'rosbag2_bagfile_information': {
-            'version': ROSBAG2_METADATA_VERSION,
-            'storage_identifier': 'mcap',
-            'duration': {'nanoseconds': end - start},
-            'starting_time': {'nanoseconds_since_epoch': start},
-            'message_count': self.message_count,
-            'topics_with_message_count': [
-                {'topic_metadata': {'name': t.name, 'type': t.type,
-                                    'serialization_format': 'cdr',
-                                    'offered_qos_profiles': t.offered_qos_profiles,
-                                    'type_description_hash': ''},
-                 'message_count': t.message_count} for t in self.topics.values()],
-            'compression_format': '',
-            'compression_mode': '',
-            'relative_file_paths': [f.path for f in files],
-            'files': [{'path': f.path,
-                       'starting_time': {'nanoseconds_since_epoch': f.start_ns},
-                       'duration': {'nanoseconds': f.end_ns - f.start_ns},
-                       'message_count': f.message_count} for f in files],
-            'custom_data': {'recorder': LIBRARY},
-            'ros_distro': 'jazzy',
-        }}
+        return metadata_dict(list(self.topics.values()), files)
 
     def write_metadata(self) -> None:
-        tmp = self.dir / 'metadata.yaml.tmp'
-        tmp.write_text(yaml.safe_dump(self.metadata(), sort_keys=False), encoding='utf-8')
-        os.replace(tmp, self.dir / 'metadata.yaml')
+        write_metadata(self.dir, self.metadata())
+
+
+def metadata_dict(topics: list[TopicInfo], files: list[FileInfo]) -> dict:
+    """rosbag2 (Jazzy, version 9) metadata for these topics and files."""
+    start = min((f.start_ns for f in files if f.message_count), default=0)
+    end = max((f.end_ns for f in files if f.message_count), default=0)
+    return {'rosbag2_bagfile_information': {
+        'version': ROSBAG2_METADATA_VERSION,
+        'storage_identifier': 'mcap',
+        'duration': {'nanoseconds': end - start},
+        'starting_time': {'nanoseconds_since_epoch': start},
+        'message_count': sum(f.message_count for f in files),
+        'topics_with_message_count': [
+            {'topic_metadata': {'name': t.name, 'type': t.type,
+                                'serialization_format': 'cdr',
+                                'offered_qos_profiles': t.offered_qos_profiles,
+                                'type_description_hash': ''},
+             'message_count': t.message_count} for t in topics],
+        'compression_format': '',
+        'compression_mode': '',
+        'relative_file_paths': [f.path for f in files],
+        'files': [{'path': f.path,
+                   'starting_time': {'nanoseconds_since_epoch': f.start_ns},
+                   'duration': {'nanoseconds': f.end_ns - f.start_ns},
+                   'message_count': f.message_count} for f in files],
+        'custom_data': {'recorder': LIBRARY},
+        'ros_distro': 'jazzy',
+    }}
+
+
+def write_metadata(bag_dir: Path, meta: dict) -> None:
+    """Write metadata.yaml atomically (a reader never sees half a file)."""
+    tmp = Path(bag_dir) / 'metadata.yaml.tmp'
+    tmp.write_text(yaml.safe_dump(meta, sort_keys=False), encoding='utf-8')
+    os.replace(tmp, Path(bag_dir) / 'metadata.yaml')
 
 
 # -- clock check -----------------------------------------------------------------------
@@ -398,3 +422,63 @@ def iter_bag(path: str | os.PathLike, topics: Iterable[str] | None = None,
             except (McapError, struct.error, EOFError, ValueError) as err:
                 # a recorder killed mid-write leaves a partial last record: keep what came before
                 report.truncated.append(f'{f.name}: {type(err).__name__}: {err}')
+
+
+# -- repair ------------------------------------------------------------------------------
+@dataclass
+class RepairReport:
+    repaired: list[str] = field(default_factory=list)   # files rewritten with a summary
+    kept: list[str] = field(default_factory=list)       # originals kept as *.mcap.damaged
+    messages: int = 0
+
+
+def repair_bag(path: str | os.PathLike, compression: str = 'zstd') -> RepairReport:
+    """Make an interrupted recording whole: every file that ends early is rewritten with
+    its readable messages plus index and summary (so seeking readers and viewers open it),
+    the original kept beside it as `<name>.mcap.damaged`; metadata.yaml is rebuilt from the
+    files. Files that are already complete are left as they are."""
+    p = Path(path)
+    bag_dir = p if p.is_dir() else p.parent
+    out = RepairReport()
+    topics: dict[str, TopicInfo] = {}
+    infos: list[FileInfo] = []
+    for f in bag_files(p):
+        report = BagReadReport()
+        msgs = list(iter_bag(f, report=report))
+        if report.truncated:
+            damaged = f.with_name(f.name + '.damaged')
+            os.replace(f, damaged)
+            out.kept.append(str(damaged))
+            with open(f, 'wb') as stream:
+                writer = Writer(stream, compression=COMPRESSIONS[compression])
+                writer.start(profile='ros2', library=LIBRARY + ' (repaired)')
+                schema_ids: dict[int, int] = {}
+                channel_ids: dict[str, int] = {}
+                for m in msgs:
+                    if m.topic not in channel_ids:
+                        key = m.schema.id if m.schema else 0
+                        if m.schema is not None and key not in schema_ids:
+                            schema_ids[key] = writer.register_schema(
+                                m.schema.name, m.schema.encoding, m.schema.data)
+                        channel_ids[m.topic] = writer.register_channel(
+                            m.topic, 'cdr', schema_ids.get(key, 0), m.channel_metadata)
+                    writer.add_message(channel_ids[m.topic], m.log_time_ns, m.data,
+                                       m.publish_time_ns)
+                writer.finish()
+                stream.flush()
+                os.fsync(stream.fileno())
+            out.repaired.append(str(f))
+        info = FileInfo(f.name)
+        for m in msgs:
+            t = topics.setdefault(m.topic, TopicInfo(
+                m.topic, m.type, m.channel_metadata.get('offered_qos_profiles', '')))
+            t.message_count += 1
+            info.start_ns = m.log_time_ns if not info.message_count else min(info.start_ns,
+                                                                              m.log_time_ns)
+            info.end_ns = max(info.end_ns, m.log_time_ns)
+            info.message_count += 1
+        infos.append(info)
+        out.messages += len(msgs)
+    if p.is_dir():
+        write_metadata(bag_dir, metadata_dict(list(topics.values()), infos))
+    return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def _ros_args(params: dict) -> list[str]:
@@ -24,7 +25,10 @@ def register_record(sub) -> None:
                                       '+ metadata.yaml); Ctrl-C stops')
     p.add_argument('topics', nargs='*', help='topics to record, e.g. /hover_auv/odometry')
     p.add_argument('--all', '-a', action='store_true', help='record every (non-hidden) topic')
-    p.add_argument('--out', '-o', required=True, help='bag folder to create (must be new)')
+    p.add_argument('--out', '-o', help='bag folder to create (must be new)')
+    p.add_argument('--repair', metavar='BAG', default=None,
+                   help='instead of recording: make an interrupted recording whole (adds the '
+                        'missing index/summary, keeps originals as *.mcap.damaged)')
     p.add_argument('--exclude', default='', help='regex of topics not to record')
     p.add_argument('--split-size', type=float, default=0.0, metavar='MB',
                    help='start a new file at this size, MB (0 = never)')
@@ -42,6 +46,11 @@ def _record(args) -> int:
     from kaiyo_common.node_main import run_node
     from kaiyo_report.bag import BagError
     from kaiyo_report.recorder_node import RecorderNode
+    if args.repair:
+        return _repair(args.repair)
+    if not args.out:
+        print('kaiyo record: give --out DIR (a new folder for the bag)', file=sys.stderr)
+        return 2
     if not args.all and not args.topics:
         print('kaiyo record: give TOPICS or --all', file=sys.stderr)
         return 2
@@ -56,6 +65,22 @@ def _record(args) -> int:
     except BagError as err:
         print(f'kaiyo record: {err}', file=sys.stderr)
         return 2
+
+
+def _repair(bag: str) -> int:
+    from kaiyo_report.bag import BagError, repair_bag
+    try:
+        r = repair_bag(bag)
+    except (BagError, OSError) as err:
+        print(f'kaiyo record --repair: {err}', file=sys.stderr)
+        return 2
+    if not r.repaired:
+        print(f'{bag}: every file is complete ({r.messages} messages); nothing to repair')
+    for f in r.repaired:
+        print(f'repaired {f}')
+    for f in r.kept:
+        print(f'  original kept as {f}')
+    return 0
 
 
 # -- replay ------------------------------------------------------------------------------
@@ -74,18 +99,28 @@ def register_replay(sub) -> None:
 
 def _replay(args) -> int:
     import rclpy
-    from rclpy.executors import ExternalShutdownException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     from kaiyo_common.params import ParameterContractError
     from kaiyo_report.bag import BagError
+    from kaiyo_report.progress import Progress
     from kaiyo_report.replay_node import ReplayNode
-    rclpy.init(args=_ros_args({'bag': args.bag, 'rate': args.rate, 'clock': args.clock,
-                               'topics': args.topics, 'start_delay_s': args.delay,
-                               'wait_for_subscribers': args.wait_for_subscribers}))
+    params = {'bag': args.bag, 'rate': args.rate, 'clock': args.clock,
+              'start_delay_s': args.delay, 'wait_for_subscribers': args.wait_for_subscribers}
+    if args.topics:   # an empty list would reach rcl as "no value"
+        params['topics'] = args.topics
+    rclpy.init(args=_ros_args(params))
     node = None
     try:
         node = ReplayNode()
-        rclpy.spin_until_future_complete(node, node.finished)
+        bar = Progress.for_stderr()
+        bar.start('replay', total=_bag_message_count(args.bag))
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        while not node.finished.done():
+            executor.spin_once(timeout_sec=0.1)
+            bar.advance(node.published - bar.done)
+        bar.finish()
         print(f'replayed {node.published} messages from {args.bag}', file=sys.stderr)
         for damaged in node.report.truncated:
             print(f'  note: recording ends early (interrupted?): {damaged}', file=sys.stderr)
@@ -100,6 +135,17 @@ def _replay(args) -> int:
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+
+
+def _bag_message_count(bag: str) -> int:
+    """Messages listed in a bag's metadata.yaml (0 if unknown: the bar shows a count)."""
+    import yaml
+    meta = Path(bag) / 'metadata.yaml'
+    try:
+        return int(yaml.safe_load(meta.read_text(encoding='utf-8'))
+                   ['rosbag2_bagfile_information']['message_count'])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return 0
 
 
 # -- report ------------------------------------------------------------------------------
@@ -117,6 +163,9 @@ def register_report(sub) -> None:
     p.add_argument('--cell-size', type=float, default=None, metavar='M',
                    help='map cell edge, m (default: from the survey map, else 1 m)')
     p.add_argument('--site', default='', help='site name shown in the title')
+    p.add_argument('--masks', default=None, metavar='DIR',
+                   help='class masks from `kaiyo seabed analyze --masks DIR`, drawn over the '
+                        'gallery images')
     p.add_argument('--gallery', type=int, default=6, metavar='N',
                    help='representative frames in the gallery (default 6)')
     p.set_defaults(func=_report)
@@ -128,7 +177,8 @@ def _report(args) -> int:
     try:
         result = build_report(args.inputs, args.out, lang=args.lang, compare=args.compare,
                               cell_size_m=args.cell_size, site=args.site,
-                              gallery_size=args.gallery, progress=Progress.for_stderr())
+                              gallery_size=args.gallery, masks_dir=args.masks,
+                              progress=Progress.for_stderr())
     except ReportError as err:
         print(f'kaiyo report: {err}', file=sys.stderr)
         return 2

@@ -144,7 +144,7 @@ class RecorderNode(Node):
     def shutdown(self) -> None:
         self.writer.close()
         # the context may already be shut down (Ctrl-C): log without /rosout
-        rclpy.logging.get_logger('recorder').info(
+        rclpy.logging.get_logger('kaiyo_record').info(
             f'closed {self.writer.dir}: {self.writer.message_count} messages '
                                f'in {len(self.writer.files)} file(s)')
 

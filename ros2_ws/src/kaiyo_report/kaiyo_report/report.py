@@ -84,6 +84,7 @@ class Trend:
     cell_isoyake_change: float          # mean change of the index over common cells
     cells_worse: int                    # index up by > 0.1
     cells_better: int                   # index down by > 0.1
+    cell_changes: dict = field(default_factory=dict)   # (row, col) -> index change
 
 
 @dataclass
@@ -103,10 +104,15 @@ def frame_value(f: Frame, q: str) -> float:
     return getattr(f, q)
 
 
-def build_grid(frames: list[Frame], cell_size_m: float) -> SurveyGrid:
-    """The survey grid of the usable frames that have a footprint or at least a position."""
+def build_grid(frames: list[Frame], cell_size_m: float, advance=None) -> SurveyGrid:
+    """The survey grid of the usable frames that have a footprint or at least a position.
+
+    advance: called once per frame (progress bar), or None.
+    """
     grid = SurveyGrid(cell_size_m)
     for f in frames:
+        if advance is not None:
+            advance()
         if not f.usable:
             continue
         footprint = f.footprint
@@ -165,11 +171,13 @@ def compute_trend(now: Summary, now_cells: dict, prev: Summary, prev_cells: dict
         se = math.hypot(a.se, b.se) if math.isfinite(a.se) and math.isfinite(b.se) else math.nan
         changes[q] = (delta, se, verdict(delta, se))
     common = [k for k in now_cells if k in prev_cells]
-    diffs = [now_cells[k] - prev_cells[k] for k in common
-             if math.isfinite(now_cells[k]) and math.isfinite(prev_cells[k])]
+    cell_changes = {k: now_cells[k] - prev_cells[k] for k in common
+                    if math.isfinite(now_cells[k]) and math.isfinite(prev_cells[k])}
+    diffs = list(cell_changes.values())
     return Trend(prev, changes, len(common),
                  sum(diffs) / len(diffs) if diffs else math.nan,
-                 sum(1 for d in diffs if d > 0.1), sum(1 for d in diffs if d < -0.1))
+                 sum(1 for d in diffs if d > 0.1), sum(1 for d in diffs if d < -0.1),
+                 cell_changes)
 
 
 def _summary_from_json(d: dict) -> Summary:
@@ -229,7 +237,7 @@ def render_thumbnail(img, frame: Frame, width_px: int = 360):
     h, w = img.shape[:2]
     scale = width_px / float(w)
     thumb = cv2.resize(img, (width_px, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    if frame.mask_path:
+    if frame.mask_path and not frame.overlay_drawn:
         mask = cv2.imread(frame.mask_path, cv2.IMREAD_UNCHANGED)
         if mask is not None and mask.ndim == 2:
             mask = cv2.resize(mask, (thumb.shape[1], thumb.shape[0]),
@@ -242,7 +250,7 @@ def render_thumbnail(img, frame: Frame, width_px: int = 360):
             thumb = np.where(paint, (0.55 * thumb + 0.45 * colour).astype(np.uint8), thumb)
     sx = thumb.shape[1] / float(frame.width or w)
     sy = thumb.shape[0] / float(frame.height or h)
-    for x, y, bw, bh, _score in frame.urchins:
+    for x, y, bw, bh, _score in ([] if frame.overlay_drawn else frame.urchins):
         cv2.rectangle(thumb, (int(x * sx), int(y * sy)), (int((x + bw) * sx), int((y + bh) * sy)),
                       (0, 0, 255), 2)
     ok, buf = cv2.imencode('.jpg', thumb, [cv2.IMWRITE_JPEG_QUALITY, 80])
@@ -320,7 +328,7 @@ def build_report(inputs, out_dir, lang: str = 'both', compare: str | None = None
         raise ReportError(f'{", ".join(map(str, inputs))}: no frames in the input')
     cell = cell_size_m or survey.cell_size_m or DEFAULT_CELL_M
     progress.start('mapping', total=len(survey.frames))
-    grid = build_grid(survey.frames, cell)
+    grid = build_grid(survey.frames, cell, progress.advance)
     progress.finish()
     summary = summarise(survey, grid, site)
     trend = None

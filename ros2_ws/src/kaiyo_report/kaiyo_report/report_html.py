@@ -32,6 +32,7 @@ body.both td .en,body.both li .en,body.both p .en,body.both figcaption .en,
 body.both th .en{display:block;font-size:.88em}
 body.only-ja .en{display:none}body.only-en .ja{display:none}
 body.only-en .en{color:inherit}
+body.only-en h1 .en,body.only-en h2 .en{font-size:1em;font-weight:bold;display:inline}
 .switch{float:right;margin-top:-4px}
 .switch button{font:inherit;border:1px solid #fff;background:transparent;color:#fff;
  padding:2px 10px;border-radius:4px;cursor:pointer;margin-left:4px}
@@ -45,6 +46,7 @@ td.num{text-align:right;white-space:nowrap}
 .maps figure{margin:0;flex:1 1 420px;background:#fff;border:1px solid var(--line);padding:8px}
 figcaption{font-size:.9em;color:var(--mute)}
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:14px}
+.change{margin:8px 0;background:#fff;border:1px solid var(--line);padding:8px}
 .gallery figure{margin:0;background:#fff;border:1px solid var(--line);padding:6px}
 .gallery img{width:100%;height:auto;display:block}
 .legend span{display:inline-block;margin-right:12px;font-size:.9em}
@@ -270,6 +272,46 @@ def detail_svg(summary, grid, survey, t: Text) -> str:
     return ''.join(parts)
 
 
+def change_colour(d: float) -> str:
+    """Isoyake index change: -0.5 or less (recovering) green .. 0 white .. +0.5 (worse) red."""
+    k = min(abs(d) / 0.5, 1.0)
+    end = (26, 152, 80) if d < 0 else (202, 0, 32)
+    r, g, b = (round(255 + k * (c - 255)) for c in end)
+    return f'#{r:02x}{g:02x}{b:02x}'
+
+
+def change_svg(trend, grid, t: Text) -> str:
+    """Cells seen in both surveys, coloured by the change of their isoyake index."""
+    if not trend.cell_changes:
+        return ''
+    b = {k: grid.cell_bounds(*k) for k in trend.cell_changes}
+    x0, y0 = min(c[0] for c in b.values()), min(c[1] for c in b.values())
+    x1, y1 = max(c[2] for c in b.values()), max(c[3] for c in b.values())
+    margin = 0.06 * max(x1 - x0, y1 - y0, 1.0)
+    v = View(x0 - margin, y0 - margin, x1 + margin, y1 + margin)
+    s = grid.cell_size_m * v.scale
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="change-map" width="{v.width}" '
+             f'height="{v.height}" viewBox="0 0 {v.width} {v.height}" role="img">',
+             f'<rect width="{v.width}" height="{v.height}" fill="#eef3f6"/>']
+    for key, d in trend.cell_changes.items():
+        px, py = v.px(b[key][0], b[key][3])
+        parts.append(f'<rect class="cell" x="{px}" y="{py}" width="{s:.2f}" height="{s:.2f}" '
+                     f'fill="{change_colour(d)}" stroke="#999" stroke-width="0.3">'
+                     f'<title>{d:+.2f}</title></rect>')
+    parts += [v.scale_bar(), v.north(), '</svg>']
+    better = '改善' if t.lang != 'en' else 'better'
+    worse = '悪化' if t.lang != 'en' else 'worse'
+    stops = ''.join(f'<stop offset="{k / 10}" stop-color="{change_colour(-0.5 + k / 10)}"/>'
+                    for k in range(11))
+    legend = ('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="44">'
+              f'<defs><linearGradient id="gc">{stops}</linearGradient></defs>'
+              '<rect x="10" y="4" width="280" height="14" fill="url(#gc)" stroke="#888"/>'
+              f'<text x="10" y="34" font-size="12">−0.5 {better}</text>'
+              '<text x="150" y="34" font-size="12" text-anchor="middle">0</text>'
+              f'<text x="290" y="34" font-size="12" text-anchor="end">{worse} +0.5</text></svg>')
+    return ''.join(parts) + legend
+
+
 def colour_legend_svg(t: Text) -> str:
     stops = ''.join(f'<stop offset="{k / 10}" stop-color="{isoyake_colour(k / 10)}"/>'
                     for k in range(11))
@@ -408,7 +450,7 @@ def _cover_table(summary, t: Text) -> str:
         for a, b, n in rows) + '</table>'
 
 
-def _trend_section(trend, summary, t: Text) -> str:
+def _trend_section(trend, summary, grid, t: Text) -> str:
     words = {'up': t('増加', 'up'), 'down': t('減少', 'down'),
              'same': t('はっきりした変化なし', 'no clear change'),
              'unknown': t('判断できない', 'cannot judge')}
@@ -424,7 +466,8 @@ def _trend_section(trend, summary, t: Text) -> str:
             dd = '—' if not math.isfinite(d) else f'{d:+.2f}'
         else:
             f = pct
-            dd = '—' if not math.isfinite(d) else f'{d * 100:+.1f} ' + t('ポイント', 'points')
+            dd = '—' if not math.isfinite(d) else t(f'{d * 100:+.1f} ポイント',
+                                                     f'{d * 100:+.1f} points')
         cls = {'up': 'up', 'down': 'down'}.get(verdict, '')
         if q in ('seaweed',):   # more seaweed is good news
             cls = {'up': 'down', 'down': 'up'}.get(verdict, '')
@@ -449,6 +492,12 @@ def _trend_section(trend, summary, t: Text) -> str:
                                        '場所ごとの比較はできません。',
                                        'No cell was seen in both surveys, so there is no '
                                        'place-by-place comparison.') + '</p>'
+    change = change_svg(trend, grid, t)
+    if change:
+        cells += ('<figure class="change">' + change + '<figcaption>' + t(
+            '両方の調査で見たマスの磯焼け指数の変化（緑 = 改善、赤 = 悪化）。',
+            'Change of the isoyake index in cells seen in both surveys (green = better, '
+            'red = worse).') + '</figcaption></figure>')
     return ('<table id="trend">' + head + ''.join(rows) + '</table>' + cells +
             '<p class="note">' + t('「増加」「減少」は、差が標準誤差の 2 倍より'
                                    '大きいときだけ表示します。',
@@ -513,8 +562,8 @@ def render_html(summary, grid, survey, gallery, trend, lang: str, messages) -> s
         + '<p>' + t('海底に見えたもののうち、それぞれが占める割合です（水だけの部分は除く）。',
                     'Share of the visible seabed taken by each kind of cover (open water '
                     'excluded).') + '</p>'
-        + bars_svg([(LABELS[q][0 if lang != 'en' else 1], st[q].mean, st[q].se)
-                    for q in ('seaweed', 'coralline', 'bare')], t)
+        + bars_svg([(ja if lang != 'en' else en, st[en].mean, st[en].se)
+                    for ja, en, _c in CLASS_LEGEND[:3]], t)
         + _cover_table(summary, t),
         f'<h2>{t("海藻の被度区分", "Seaweed cover class")}</h2>'
         + '<p>' + t(f'画像ごとの海藻の割合を 7 段階に分けた枚数の割合です。調査全体では '
@@ -530,7 +579,7 @@ def render_html(summary, grid, survey, gallery, trend, lang: str, messages) -> s
     ]
     if trend is not None:
         sections.append(f'<h2>{t("前回の調査との比較", "Change since the previous survey")}</h2>'
-                        + _trend_section(trend, summary, t))
+                        + _trend_section(trend, summary, grid, t))
     sections.append(
         f'<h2>{t("読み方と注意", "How to read this report")}</h2><ul class="note">'
         + '<li>' + t('± は標準誤差です。近い場所の画像は似ているため、'

@@ -6,8 +6,10 @@ footprint in the `map` frame), the site datum and notes. A malformed input raise
 `ReportError` naming the file and the entry; a frame the analyser could not read is kept as
 a rejected frame with its reason, so nothing is silently dropped.
 
-Camera pixels are not loaded here; `Frame.image_ref` says where they are (`load_image`), so
-only the few gallery frames are ever decoded.
+Camera pixels are not loaded here; `Frame.image_ref` says where they are (`load_images`),
+so only the few gallery frames are ever decoded. From a recording, the analyser's own
+`/<vehicle>/seabed/overlay` image (class colours and urchin boxes already drawn) is
+preferred over the raw `/<vehicle>/camera/image_raw` frame with the same stamp.
 """
 from __future__ import annotations
 
@@ -51,8 +53,9 @@ class Frame:
     footprint: list | None = None              # [(x, y)] m in map
     footprint_area_m2: float = math.nan
     urchin_density_per_m2: float = math.nan
-    image_ref: tuple | None = None             # ('file', path) | ('bag', path, topic, stamp_ns)
+    image_ref: tuple | None = None             # ('file', path) | ('bag', path, stamp_ns)
     mask_path: str | None = None
+    overlay_drawn: bool = False                # pixels already carry classes and boxes
 
 
 @dataclass
@@ -226,9 +229,8 @@ def load_bag(path: str | os.PathLike, progress: Callable[[], None] | None = None
         raise ReportError(f'{path}: no kaiyo_interfaces/msg/SeabedObservation messages on '
                           '/<vehicle>/seabed/observations; record that topic during the survey')
     for f in frames:
-        veh_topic = f'/{f.vehicle}/camera/image_raw'
-        if veh_topic in image_topics and f.image_ref is None:
-            f.image_ref = ('bag', str(path), veh_topic, int(f.image.rsplit('@', 1)[1]))
+        if {f'/{f.vehicle}/camera/image_raw', f'/{f.vehicle}/seabed/overlay'} & image_topics:
+            f.image_ref = ('bag', str(path), int(f.image.rsplit('@', 1)[1]))
     return Survey([str(path)], frames, TOWER, cell_size, notes)
 
 
@@ -305,10 +307,14 @@ def image_msg_to_bgr(msg) -> np.ndarray:
 
 
 def load_images(frames: list[Frame]) -> dict[int, np.ndarray]:
-    """BGR pixels of the given frames (index in `frames` -> image); missing ones are absent."""
+    """BGR pixels of the given frames (index in `frames` -> image); missing ones are absent.
+
+    For recorded frames the analyser overlay wins over the raw camera image (and the frame
+    is marked `overlay_drawn`); both are matched by header stamp = the frame's image stamp.
+    """
     import cv2
     out: dict[int, np.ndarray] = {}
-    wanted_bag: dict[tuple[str, str, int], int] = {}
+    by_bag: dict[str, dict[tuple[str, int], int]] = {}
     for i, f in enumerate(frames):
         if f.image_ref is None:
             continue
@@ -317,17 +323,18 @@ def load_images(frames: list[Frame]) -> dict[int, np.ndarray]:
             if img is not None:
                 out[i] = img
         else:
-            wanted_bag[f.image_ref[1:]] = i
-    by_bag: dict[str, dict[tuple[str, int], int]] = {}
-    for (bag, topic, stamp), i in wanted_bag.items():
-        by_bag.setdefault(bag, {})[(topic, stamp)] = i
+            by_bag.setdefault(f.image_ref[1], {})[(f.vehicle, f.image_ref[2])] = i
     decoders: dict = {}
     for bag, wanted in by_bag.items():
-        topics = {t for t, _ in wanted}
+        vehicles = {v for v, _ in wanted}
+        topics = {f'/{v}/{t}' for v in vehicles for t in ('camera/image_raw', 'seabed/overlay')}
         for m in iter_bag(bag, topics):
-            i = wanted.get((m.topic, header_stamp_ns(m.data)))
-            if i is not None and i not in out:
-                out[i] = image_msg_to_bgr(_decoder(decoders, m.schema)(m.data))
-                if len(out) == len(frames):
-                    break
+            i = wanted.get((m.topic.split('/')[1], header_stamp_ns(m.data)))
+            if i is None:
+                continue
+            is_overlay = m.topic.endswith('/seabed/overlay')
+            if i in out and (frames[i].overlay_drawn or not is_overlay):
+                continue
+            out[i] = image_msg_to_bgr(_decoder(decoders, m.schema)(m.data))
+            frames[i].overlay_drawn = is_overlay
     return out

@@ -104,6 +104,10 @@ class WebNode(Node):
         self.create_timer(1.0 / p.push_rate_hz, self.on_push)
         mode = 'read-only' if gate.read_only else 'commands need the token'
         self.get_logger().info(f'live view on http://{p.host}:{self.port}/ ({mode})')
+        if not gate.read_only and p.host not in ('127.0.0.1', 'localhost', '::1'):
+            self.get_logger().warning(
+                f'serving on {p.host} without TLS: the command token crosses the network in '
+                'clear text; keep this to a trusted station LAN (or tunnel over SSH)')
 
     def on_param(self, name: str, value) -> None:
         if name == 'stale_after_s':

@@ -26,9 +26,10 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from kaiyo_report.live import CommandGate, CommandResult, LiveError
+from kaiyo_report.live import CommandGate, CommandResult, CommandStatus, LiveError
 
 MAX_CLIENT_MESSAGE_BYTES = 4096
+BAD_TOKEN_DELAY_S = 0.5   # answer to a wrong token, s (one connection guesses 2 per s)
 SECURITY_HEADERS = [
     ('Content-Security-Policy', "default-src 'none'; connect-src 'self'; img-src data:; "
                                 "style-src 'unsafe-inline'; script-src 'unsafe-inline'"),
@@ -151,6 +152,8 @@ class LiveServer:
                                       'reason': 'expected {"type": "command", ...}'}))
             return
         result = self.gate.check(msg)
+        if result.status is CommandStatus.REFUSED_BAD_TOKEN:
+            await asyncio.sleep(BAD_TOKEN_DELAY_S)   # makes guessing the token slow
         await ws.send(json.dumps({'type': 'command_result', 'id': msg_id, 'ok': result.ok,
                                   'status': result.status.value, 'reason': result.reason,
                                   'command': result.command}))

@@ -3,6 +3,7 @@ import io
 
 import pytest
 import yaml
+from mcap.exceptions import McapError
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 from rclpy.serialization import serialize_message
@@ -17,6 +18,7 @@ from kaiyo_report.bag import (
     bag_files,
     header_stamp_ns,
     iter_bag,
+    repair_bag,
 )
 from kaiyo_report.progress import Progress
 from kaiyo_report.replay import ReplayClock, ReplayError
@@ -60,15 +62,25 @@ def test_closed_bag_is_a_complete_rosbag2_mcap(tmp_path):
 
 
 def test_split_by_size_and_duration(tmp_path):
-    w = BagWriter(tmp_path / 'bysize', max_file_bytes=3000, chunk_bytes=500)
+    # default chunk size (768 KiB) is far above the split size: the open chunk still counts
+    w = BagWriter(tmp_path / 'bysize', max_file_bytes=20_000, compression='none')
+    w.add_topic('/a', 'std_msgs/String')
+    big = [serialize_message(String(data=f'{i:04d}' + 'y' * 1000)) for i in range(100)]
+    for i, data in enumerate(big):
+        w.write('/a', data, T0 + i)
+    w.close()
+    files = bag_files(tmp_path / 'bysize')
+    assert len(files) >= 5
+    sizes = [f.stat().st_size for f in files]
+    assert all(15_000 < s < 20_000 + 4_000 for s in sizes[:-1]), sizes
+    assert [m.data for m in iter_bag(tmp_path / 'bysize')] == big
+
+    w = BagWriter(tmp_path / 'bysize2', max_file_bytes=3000, chunk_bytes=500)
     w.add_topic('/a', 'std_msgs/String')
     for i in range(300):
         w.write('/a', _string(i), T0 + i)
     w.close()
-    files = bag_files(tmp_path / 'bysize')
-    assert len(files) >= 3
-    assert all(f.stat().st_size < 3000 + 2000 for f in files[:-1])
-    got = list(iter_bag(tmp_path / 'bysize'))
+    got = list(iter_bag(tmp_path / 'bysize2'))
     assert len(got) == 300
 
     w = BagWriter(tmp_path / 'bytime', max_file_duration_s=1.0)
@@ -100,6 +112,28 @@ def test_flushed_chunks_survive_a_truncated_file(tmp_path):
         assert report.truncated, 'a file without footer is reported as ended early'
     meta = yaml.safe_load((tmp_path / 'killed' / 'metadata.yaml').read_text())
     assert meta['rosbag2_bagfile_information']['message_count'] == 30
+
+
+def test_repair_makes_a_killed_recording_whole(tmp_path):
+    w = BagWriter(tmp_path / 'cut', chunk_bytes=300)
+    w.add_topic('/a', 'std_msgs/String')
+    for i in range(40):
+        w.write('/a', _string(i), T0 + i)
+    w.flush()                                  # what a SIGKILL leaves: no summary, no footer
+    f = tmp_path / 'cut' / 'cut_0.mcap'
+    with open(f, 'rb') as fh, pytest.raises(McapError):   # seeking readers cannot open it
+        list(make_reader(fh).iter_messages())
+    r = repair_bag(tmp_path / 'cut')
+    assert r.repaired == [str(f)] and r.messages == 40
+    assert (tmp_path / 'cut' / 'cut_0.mcap.damaged').is_file()
+    with open(f, 'rb') as fh:
+        reader = make_reader(fh, decoder_factories=[DecoderFactory()])
+        assert reader.get_summary().statistics.message_count == 40
+        got = [d.data for _, _, _, d in reader.iter_decoded_messages()]
+    assert got == [f'message {i:04d} ' + 'x' * 40 for i in range(40)]
+    meta = yaml.safe_load((tmp_path / 'cut' / 'metadata.yaml').read_text())
+    assert meta['rosbag2_bagfile_information']['message_count'] == 40
+    assert repair_bag(tmp_path / 'cut').repaired == []          # complete now: left alone
 
 
 def test_bad_arguments_are_refused(tmp_path):

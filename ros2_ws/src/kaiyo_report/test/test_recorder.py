@@ -81,12 +81,16 @@ def test_record_then_replay_in_process(tmp_path):
             Parameter('discovery_interval_s', value=0.1)])
         assert probe.wait_for_subscribers(pub, nodes=[rec])
         for i in range(20):
-            pub.publish(_odom(i))
+            odo = _odom(i)
+            odo.header.stamp.sec = 5 if i == 7 else 0   # one from a vehicle stuck in 1970
+            pub.publish(odo)
         assert probe.spin_until(lambda: rec.writer.topics.get('/hover_auv/odometry') and
                                 rec.writer.topics['/hover_auv/odometry'].message_count == 20
                                 and '/tower/note' in rec.writer.topics and
                                 rec.writer.topics['/tower/note'].message_count == 1,
                                 nodes=[rec])
+        assert ('/hover_auv/odometry', 'header') in rec.clock_check.warned
+        assert ('/tower/note', 'header') not in rec.clock_check.warned
         rec.shutdown()
         rec.destroy_node()
         # the late-joining recorder got the latched message because it copied the QoS
@@ -103,6 +107,20 @@ def test_record_then_replay_in_process(tmp_path):
         assert [m.pose.pose.position.x for m in got] == [float(i) for i in range(20)]
         play.destroy_node()
         probe.destroy()
+
+
+def test_record_cli_refuses_bad_arguments(tmp_path):
+    (tmp_path / 'used').mkdir()
+    (tmp_path / 'used' / 'keep.txt').write_text('do not overwrite')
+    p = subprocess.run([str(KAIYO), 'record', '/a', '--out', str(tmp_path / 'used')],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and 'already exists' in p.stderr
+    p = subprocess.run([str(KAIYO), 'record', '--out', str(tmp_path / 'new')],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and 'give TOPICS or --all' in p.stderr
+    p = subprocess.run([str(KAIYO), 'replay', str(tmp_path / 'missing')],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and 'no such bag' in p.stderr
 
 
 @pytest.fixture
@@ -152,7 +170,7 @@ def test_sigkilled_recorder_leaves_every_flushed_message_readable(tmp_path, reco
     n = 15
     with ros_context() as ctx:
         probe = Probe(ctx)
-        pubs = [probe.node.create_publisher(Image, topics[0], qos.SENSOR),
+        pubs = [probe.node.create_publisher(Image, topics[0], qos.RELIABLE),
                 probe.node.create_publisher(Odometry, topics[1], qos.RELIABLE),
                 probe.node.create_publisher(SeabedObservation, topics[2], qos.RELIABLE)]
         for pub in pubs:
@@ -164,7 +182,7 @@ def test_sigkilled_recorder_leaves_every_flushed_message_readable(tmp_path, reco
             pubs[0].publish(_image(i))
             pubs[1].publish(_odom(i))
             pubs[2].publish(_obs(i))
-            probe.executor.spin_once(timeout_sec=0.01)  # pace the best-effort image stream
+            probe.executor.spin_once(timeout_sec=0.01)
         assert probe.spin_until(lambda: flushed_count() == 3 * n, timeout=20.0), \
             f'recorder flushed {flushed_count()} of {3 * n} messages'
         for i in range(n, n + 5):                      # in flight when the recorder dies

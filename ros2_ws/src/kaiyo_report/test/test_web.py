@@ -1,5 +1,6 @@
 """Live web view: pure state/command gate, then the running node in headless Chromium."""
 import json
+import os
 import threading
 
 import pytest
@@ -20,7 +21,11 @@ from kaiyo_report.live import CommandGate, CommandStatus, LiveError, LiveState
 from kaiyo_report.web_node import WebNode
 
 TOKEN = 'a-long-station-token-0123456789'
-needs_chromium = pytest.mark.skipif(not browser.available(), reason='no /usr/bin/chromium')
+# Chromium is a declared system package (scripts/system-packages.txt): its absence fails
+# these tests unless KAIYO_SKIP_BROWSER=1 says so explicitly.
+needs_chromium = pytest.mark.skipif(
+    os.environ.get('KAIYO_SKIP_BROWSER') == '1' and not browser.available(),
+    reason='KAIYO_SKIP_BROWSER=1 and no Chromium')
 
 
 def test_state_snapshot_ages_and_alarms():

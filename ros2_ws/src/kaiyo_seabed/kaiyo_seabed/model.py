@@ -138,16 +138,21 @@ class SeabedModel:
         return cls(forest, int(meta.get('work_width', 160)), int(meta.get('stride', 2)), meta)
 
 
-def shipped_model_path() -> Path:
-    """The package's shipped model file (installed in share/kaiyo_seabed/config or the source)."""
-    here = Path(__file__).resolve().parent.parent / 'config' / SHIPPED_MODEL_NAME
+def package_config(name: str) -> Path:
+    """A file of the package's config/ folder (source tree, else share/kaiyo_seabed/config)."""
+    here = Path(__file__).resolve().parent.parent / 'config' / name
     if here.exists():
         return here
     try:
         from ament_index_python.packages import get_package_share_directory
-        return Path(get_package_share_directory('kaiyo_seabed')) / 'config' / SHIPPED_MODEL_NAME
+        return Path(get_package_share_directory('kaiyo_seabed')) / 'config' / name
     except (ImportError, LookupError, ValueError):
         return here
+
+
+def shipped_model_path() -> Path:
+    """The package's shipped model file."""
+    return package_config(SHIPPED_MODEL_NAME)
 
 
 def load_default_model() -> SeabedModel:

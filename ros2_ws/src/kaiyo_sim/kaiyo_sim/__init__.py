@@ -1,1 +1,2 @@
-"""Embedded marine simulator: MuJoCo bodies, Fossen hydrodynamics, waves, seabed scene, underwater camera, faults."""
+"""kaiyo_sim: embedded marine simulator (MuJoCo bodies, Fossen hydrodynamics, waves,
+seabed scene, underwater camera, faults)."""

@@ -20,6 +20,9 @@ def _vehicles(text: str) -> list[str]:
     return names
 
 
+ALL = ['hover_auv', 'camera_robot', 'wave_boat']
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser('sim', help='the embedded marine simulator')
     sub = p.add_subparsers(dest='sim_command', metavar='SUBCOMMAND')
@@ -27,7 +30,7 @@ def register(subparsers) -> None:
 
     r = sub.add_parser('run', help='run the simulator node (Ctrl-C to stop)')
     r.add_argument('--world', default='hiratsuka_tower', help='world name or YAML path')
-    r.add_argument('--vehicles', type=_vehicles, default=_vehicles('hover_auv,camera_robot,wave_boat'),
+    r.add_argument('--vehicles', type=_vehicles, default=ALL,
                    help='comma-separated vehicles (default: all three)')
     r.add_argument('--mode', choices=('realtime', 'fast', 'lockstep'), default='realtime')
     r.add_argument('--rtf', type=float, default=1.0, help='realtime mode: speed-up factor')
@@ -47,7 +50,7 @@ def register(subparsers) -> None:
                        'ros_gz_bridge config from the same YAML')
     g.add_argument('--out', required=True, help='output directory')
     g.add_argument('--world', default='hiratsuka_tower')
-    g.add_argument('--vehicles', type=_vehicles, default=_vehicles('hover_auv,camera_robot,wave_boat'))
+    g.add_argument('--vehicles', type=_vehicles, default=ALL)
     g.set_defaults(func=cmd_export_gazebo)
 
     t = sub.add_parser('export-truth', help='write the seabed ground truth: class map PNG '

@@ -53,17 +53,23 @@ class VehicleState:
     time_s: float = 0.0
 
     @classmethod
-    def at_rest(cls, position_enu=(0.0, 0.0, 0.0), yaw_rad: float = 0.0) -> 'VehicleState':
+    def at_rest(cls, position_enu=(0.0, 0.0, 0.0), yaw_rad: float = 0.0) -> VehicleState:
         h = 0.5 * yaw_rad
         return cls(np.asarray(position_enu, dtype=float).copy(),
                    np.array([math.cos(h), 0.0, 0.0, math.sin(h)]), np.zeros(6))
 
-    def copy(self) -> 'VehicleState':
+    def copy(self) -> VehicleState:
         return VehicleState(self.position.copy(), self.quaternion.copy(), self.velocity.copy(),
                             self.time_s)
 
     def rotation(self) -> np.ndarray:
-        return quat_to_matrix(self.quaternion)
+        """Body FLU -> ENU rotation matrix (cached: states are not mutated in place by
+        the simulator; code that edits `quaternion` in place must use quat_to_matrix)."""
+        r = self.__dict__.get('_rot')
+        if r is None or self.__dict__.get('_rot_q') is not self.quaternion:
+            r = quat_to_matrix(self.quaternion)
+            self.__dict__['_rot'], self.__dict__['_rot_q'] = r, self.quaternion
+        return r
 
     @property
     def depth_m(self) -> float:
@@ -90,15 +96,20 @@ def quat_derivative(q, omega) -> np.ndarray:
 
 
 def _cross(a, b) -> np.ndarray:
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
-                     a[0] * b[1] - a[1] * b[0]])
+    a0, a1, a2 = float(a[0]), float(a[1]), float(a[2])
+    b0, b1, b2 = float(b[0]), float(b[1]), float(b[2])
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
 
 
 def coriolis_times_nu(m: np.ndarray, nu: np.ndarray) -> np.ndarray:
     """C(nu) nu for a symmetric 6x6 mass matrix m (Fossen 2021, Thm 3.2)."""
-    mv = m @ nu
-    v1, v2, a, b = nu[:3], nu[3:], mv[:3], mv[3:]
-    return np.concatenate([_cross(v2, a), _cross(v1, a) + _cross(v2, b)])
+    a0, a1, a2, b0, b1, b2 = (m @ nu).tolist()
+    u, v, w, p, q, r = nu.tolist()
+    # [v2 x a;  v1 x a + v2 x b] written out (small-array numpy calls dominate otherwise)
+    return np.array([q * a2 - r * a1, r * a0 - p * a2, p * a1 - q * a0,
+                     v * a2 - w * a1 + q * b2 - r * b1,
+                     w * a0 - u * a2 + r * b0 - p * b2,
+                     u * a1 - v * a0 + p * b1 - q * b0])
 
 
 class FossenModel:
@@ -270,9 +281,11 @@ class ThrusterBank:
 
     def step(self, dt: float) -> np.ndarray:
         target = self.command_n * self.health
-        with np.errstate(divide='ignore'):
-            alpha = np.where(self._tau > 0, 1.0 - np.exp(-dt / np.maximum(self._tau, 1e-12)), 1.0)
-        self.thrust_n = self.thrust_n + alpha * (target - self.thrust_n)
+        if dt != getattr(self, '_alpha_dt', None):
+            self._alpha = np.where(self._tau > 0,
+                                   1.0 - np.exp(-dt / np.maximum(self._tau, 1e-12)), 1.0)
+            self._alpha_dt = dt
+        self.thrust_n = self.thrust_n + self._alpha * (target - self.thrust_n)
         return self.thrust_n
 
     def electrical_power_w(self, coeff_w_per_n15: float) -> float:

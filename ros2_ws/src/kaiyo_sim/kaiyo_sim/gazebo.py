@@ -79,7 +79,8 @@ def _rpy_to_direction_pose(direction) -> tuple[float, float]:
     return math.atan2(d[1], d[0]), math.atan2(-d[2], math.hypot(d[0], d[1]))
 
 
-def vehicle_model(p: VehicleParams, name: str, pose=(0, 0, 0, 0, 0, 0), rho: float = 1025.0) -> ET.Element:
+def vehicle_model(p: VehicleParams, name: str, pose=(0, 0, 0, 0, 0, 0),
+                  rho: float = 1025.0) -> ET.Element:
     m = ET.Element('model', name=name)
     _sub(m, 'pose', _vec(pose))
     link = _sub(m, 'link', name='base_link')

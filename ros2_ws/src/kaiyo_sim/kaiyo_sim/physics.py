@@ -23,7 +23,7 @@ Both expose the same small API: `state(name) -> VehicleState`, `nu_dot(name)`,
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class NumpyPhysics:
 
 
 def _mjcf(world: World | None, vehicles, dt: float, hfield_res_m: float) -> tuple[str, dict]:
-    parts = [f'<mujoco model="kaiyo">',
+    parts = ['<mujoco model="kaiyo">',
              # RK4: MuJoCo's Euler mis-integrates the gyroscopic roll/yaw coupling of these
              # lightly damped, lightly inertial bodies (tens of cm per 10 s at 100 Hz)
              f'<option timestep="{dt}" gravity="0 0 -9.81" density="0" viscosity="0" '
@@ -128,7 +128,7 @@ class MujocoPhysics:
     def __init__(self, world: World | None, vehicles: Iterable[tuple[str, VehicleParams,
                                                                       VehicleState]],
                  dt: float, rho: float = 1025.0, hfield_res_m: float = 1.0):
-        import mujoco   # imported here so the numpy path works without it
+        import mujoco  # imported here so the numpy path works without it
         self._mj = mujoco
         if not (math.isfinite(dt) and 0 < dt <= 0.05):
             raise PhysicsError(f'MuJoCo time step {dt!r} s must be in (0, 0.05]')
@@ -191,7 +191,7 @@ class MujocoPhysics:
         d.qfrc_applied[:] = 0.0
         for name, model in self.models.items():
             s = self.state(name)
-            rot = quat_to_matrix(s.quaternion)
+            rot = s.rotation()
             tau = wrenches[name]
             if callable(tau):
                 tau = tau(s.position, rot, s.velocity, s.time_s)

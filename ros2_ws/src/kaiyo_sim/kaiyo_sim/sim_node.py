@@ -23,8 +23,16 @@ from geometry_msgs.msg import PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import (BatteryState, CameraInfo, FluidPressure, Image, Imu, NavSatFix,
-                             NavSatStatus, Range)
+from sensor_msgs.msg import (
+    BatteryState,
+    CameraInfo,
+    FluidPressure,
+    Image,
+    Imu,
+    NavSatFix,
+    NavSatStatus,
+    Range,
+)
 from std_msgs.msg import Bool
 
 from kaiyo_common import qos
@@ -163,7 +171,8 @@ class SimNode(Node):
         self.counters['commands_rejected'] += 1
         self.get_logger().warning(
             f'/{vehicle}/thrusters/command dropped: {result.value} (names {list(msg.names)}, '
-            f'{len(msg.thrust_n)} values; thrusters: {", ".join(self.sim.vehicles[vehicle].bank.names)})',
+            f'{len(msg.thrust_n)} values; thrusters: '
+            f'{", ".join(self.sim.vehicles[vehicle].bank.names)})',
             throttle_duration_sec=2.0)
 
     def on_inject_fault(self, request, response):
@@ -184,6 +193,16 @@ class SimNode(Node):
             deadline = time.monotonic() + 0.05
             while self.sim.time_s + self.sim.dt <= target + 1e-9 and time.monotonic() < deadline:
                 self._step()
+            lag = target - self.sim.time_s
+            if lag > 1.0:
+                # cannot keep up: say so, then carry on from here instead of racing to catch up
+                achieved = self.sim.time_s / max(1e-9, time.monotonic() - self.wall0)
+                self.get_logger().warning(
+                    f'falling behind: asked {p.real_time_factor:g} x real time, managing '
+                    f'{achieved:.2f} x (try camera_scale lower, camera_enabled false or mode '
+                    'fast)', throttle_duration_sec=10.0)
+                self.wall0, self.sim0 = time.monotonic(), self.sim.time_s
+                self.counters['realtime_resets'] = self.counters.get('realtime_resets', 0) + 1
         elif p.mode == 'fast':
             deadline = time.monotonic() + p.fast_tick_s
             while time.monotonic() < deadline:
@@ -200,7 +219,8 @@ class SimNode(Node):
                 now = time.monotonic()
                 if self.lockstep_wait_since is None:
                     self.lockstep_wait_since = now
-                if p.lockstep_timeout_s <= 0 or now - self.lockstep_wait_since < p.lockstep_timeout_s:
+                waited = now - self.lockstep_wait_since
+                if p.lockstep_timeout_s <= 0 or waited < p.lockstep_timeout_s:
                     return
                 self.counters['lockstep_timeouts'] += 1
                 self.get_logger().warning(f'lockstep: no command from {", ".join(waiting)} '

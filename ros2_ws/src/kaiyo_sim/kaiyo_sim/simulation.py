@@ -132,9 +132,16 @@ class Simulation:
         for i, name in enumerate(names):
             base = name.rstrip('0123456789')        # hover_auv2 uses hover_auv.yaml
             params = load_vehicle(base)
-            pose = (start or {}).get(name) or world.start.get(name) or world.start.get(base) \
-                or (0.0, 0.0, 0.0 if params.kind == 'surface' else 2.0, 0.0)
+            pose = (start or {}).get(name) or world.start.get(name)
+            shift = 0.0
+            if pose is None:
+                # hover_auv2 starts 5 m east of hover_auv (per suffix number), not inside it
+                pose = world.start.get(base) or (0.0, 0.0, 0.0 if params.kind == 'surface'
+                                                  else 2.0, 0.0)
+                suffix = name[len(base):]
+                shift = 5.0 * int(suffix) if suffix else 0.0
             e, n, depth, heading = (float(v) for v in pose)
+            e += shift
             state = VehicleState.at_rest([e, n, -depth], math.radians(90.0 - heading))
             v = SimVehicle(name, params, ThrusterBank(params.thrusters),
                            sn.BatteryModel(params.battery), np.random.default_rng(seeds[i]))
@@ -146,7 +153,7 @@ class Simulation:
             v.next_due['truth'] = 0.0
             if params.camera is not None and (want_camera is True or (
                     not isinstance(want_camera, bool) and name in want_camera)):
-                from kaiyo_sim.camera import UnderwaterCamera   # OpenCV only when rendering
+                from kaiyo_sim.camera import UnderwaterCamera  # OpenCV only when rendering
                 if self.scene is None:
                     self.scene = world.build_scene()
                 v.camera = UnderwaterCamera(params.camera, world, self.scene, camera_scale,
@@ -175,7 +182,7 @@ class Simulation:
         if any(n not in index and n != rudder for n in names):
             return CommandResult.UNKNOWN_NAME
         cmd = v.bank.command_n.copy()
-        for n, x in zip(names, values):
+        for n, x in zip(names, values, strict=True):
             if n == rudder:
                 v.rudder_command_deg = float(x)
             else:
@@ -200,7 +207,8 @@ class Simulation:
                 t = names[int(t)]
             if t not in names:
                 return FaultResult(False, f'{req.vehicle} has no thruster {req.target!r}; '
-                                          f'thrusters: {", ".join(names)} (or index 0..{len(names) - 1})')
+                                          f'thrusters: {", ".join(names)} '
+                                          f'(or index 0..{len(names) - 1})')
             target = t
             if not req.clear and not 0.0 <= req.magnitude <= 1.0:
                 return FaultResult(False, f'thruster_failure magnitude {req.magnitude} is the '
@@ -220,7 +228,8 @@ class Simulation:
             if key not in v.faults:
                 return FaultResult(False, f'no active {req.fault} {target} fault on {req.vehicle}')
             self._clear(v, key)
-            return FaultResult(True, f'cleared {req.fault} {target} on {req.vehicle}'.replace('  ', ' '))
+            what = f'{req.fault} {target}'.strip()
+            return FaultResult(True, f'cleared {what} on {req.vehicle}')
         until = self.time_s + req.duration_s if req.duration_s > 0 else math.inf
         v.faults[key] = ActiveFault(req.fault, target, req.magnitude, until)
         if req.fault == 'thruster_failure':
@@ -262,9 +271,13 @@ class Simulation:
                 hf = v.hull.forces(s.position, s.rotation(), s.velocity, self.sea, t,
                                    currents[name])
                 v.harvest_w = hf.harvest_w
-                hull, sea, cur = v.hull, self.sea, currents[name]
-                wrenches[name] = (lambda p, r, nu, tt, tau=tau, hull=hull, sea=sea, cur=cur:
-                                  tau + hull.forces(p, r, nu, sea, tt, cur).wrench)
+                if self.backend == 'numpy':
+                    # RK4 re-evaluates the wave forces at each stage
+                    hull, sea, cur = v.hull, self.sea, currents[name]
+                    wrenches[name] = (lambda p, r, nu, tt, tau=tau, hull=hull, sea=sea, cur=cur:
+                                      tau + hull.forces(p, r, nu, sea, tt, cur).wrench)
+                else:   # MuJoCo holds applied forces over its step: reuse this evaluation
+                    wrenches[name] = tau + hf.wrench
             else:
                 wrenches[name] = tau
             v.battery.step(v.bank.electrical_power_w(v.params.battery.thrust_power_coeff),
@@ -273,7 +286,7 @@ class Simulation:
         self.steps += 1
         self.time_s = self.steps * self.dt
         out: list[SensorOutput] = []
-        for name, v in self.vehicles.items():
+        for v in self.vehicles.values():
             self._sample(v, out)
         return out
 

@@ -186,9 +186,9 @@ class WaveBoatHull:
                current_enu=(0.0, 0.0, 0.0)) -> HullForces:
         h = self.hull
         if sea is not None:
-            eta, deta_dt, dx, dy = sea.kinematics(position[0], position[1], t)
+            eta, _, dx, dy = sea.kinematics(position[0], position[1], t)
         else:
-            eta = deta_dt = dx = dy = 0.0
+            eta = dx = dy = 0.0
         # immersion of the keel (origin at the design waterline, keel draft_m below it)
         immersion = min(self.hull_height_m, max(0.0, eta - position[2] + h.draft_m))
         displaced = h.waterplane_area_m2 * immersion

@@ -101,8 +101,8 @@ class Bathymetry:
         # longer wavelengths carry more relief (amplitude ~ wavelength^0.5), total = amplitude
         w = np.sqrt(np.asarray(self.relief_wavelength_m, dtype=float)) if n else np.zeros(0)
         object.__setattr__(self, '_amp', self.relief_amplitude_m * w / w.sum() if n else w)
-        object.__setattr__(self, '_terms', [tuple(float(v) for v in t) for t in
-                                            zip(self._kx, self._ky, self._ph, self._amp)])
+        terms = zip(self._kx, self._ky, self._ph, self._amp, strict=True)
+        object.__setattr__(self, '_terms', [tuple(float(v) for v in t) for t in terms])
 
     def depth(self, x, y):
         """Water depth (m, positive) at map (x, y); arrays broadcast."""
@@ -176,7 +176,7 @@ class SceneSpec:
 class SeabedScene:
     """The generated seabed: class/material of any point, urchin positions, export."""
 
-    URCHIN_CELL_M = 0.5
+    URCHIN_CELL_M = 0.2          # m, spatial-hash cell for the urchin lookup
 
     def __init__(self, spec: SceneSpec):
         self.spec = spec
@@ -211,17 +211,25 @@ class SeabedScene:
         return (f - f.mean()) / (f.std() + 1e-12)
 
     def _sample(self, field: np.ndarray, x, y) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        fx = np.clip((x - self.x0) / self.res, 0, self.nx - 1.001)
-        fy = np.clip((y - self.y0) / self.res, 0, self.ny - 1.001)
-        i, j = fy.astype(np.int64), fx.astype(np.int64)
-        ty, tx = (fy - i).astype(np.float32), (fx - j).astype(np.float32)
-        if field.ndim == 3:
-            ty, tx = ty[..., None], tx[..., None]
-        a, b = field[i, j], field[i, j + 1]
-        c, d = field[i + 1, j], field[i + 1, j + 1]
-        return (a + (b - a) * tx) * (1 - ty) + (c + (d - c) * tx) * ty
+        """Bilinear interpolation of a (ny, nx[, c]) field at map points (edges clamp).
+
+        OpenCV's remap does it in C (~20x faster than numpy gathers); it quantises the
+        sub-cell position to 1/32 of a cell (8 mm at 0.25 m), deterministic, so the class of a
+        point is still one pure function of (x, y) for the camera and the export alike."""
+        x = np.asarray(x, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float32)
+        shape = x.shape
+        n = x.size
+        cols = 1024
+        rows = max(1, -(-n // cols))
+        mx = np.zeros(rows * cols, np.float32)
+        my = np.zeros(rows * cols, np.float32)
+        mx[:n] = (x.ravel() - np.float32(self.x0)) * np.float32(1.0 / self.res)
+        my[:n] = (y.ravel() - np.float32(self.y0)) * np.float32(1.0 / self.res)
+        out = cv2.remap(field, mx.reshape(rows, cols), my.reshape(rows, cols),
+                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        extra = field.shape[2:]
+        return out.reshape(rows * cols, *extra)[:n].reshape(*shape, *extra)
 
     def base_material(self, x, y) -> np.ndarray:
         """Material id (sand, bare_rock, coralline, seaweed) ignoring urchins."""
@@ -240,7 +248,7 @@ class SeabedScene:
         keep = rng.uniform(0, 1, count) * dmax < dens[self.base_material(pts[:, 0], pts[:, 1])] \
             if count else np.zeros(0, bool)
         self.urchins = pts[keep]
-        # spatial hash: each urchin in every cell its disc touches; cells x K index table
+        # spatial hash (CSR): each urchin listed in every cell its disc touches
         c = self.URCHIN_CELL_M
         self._ucx = int(math.ceil((e - w) / c)) + 1
         self._ucy = int(math.ceil((n - s) / c)) + 1
@@ -254,46 +262,40 @@ class SeabedScene:
                                                 + np.clip(ci, 0, self._ucx - 1),
                                                 np.arange(len(self.urchins))]))
         ent = np.unique(np.concatenate(entries), axis=0) if len(self.urchins) else \
-            np.zeros((0, 2), np.int64)
-        counts = np.bincount(ent[:, 0], minlength=self._ucx * self._ucy) if len(ent) else \
-            np.zeros(self._ucx * self._ucy, np.int64)
-        k = max(1, int(counts.max()) if counts.size else 1)
-        table = np.full((self._ucx * self._ucy, k), -1, dtype=np.int64)
-        # slots sorted so that slot 0 fills first: later slots are sparse and cheap to test
-        order = np.argsort(ent[:, 0], kind='stable')
-        ent = ent[order]
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        slot = np.arange(len(ent)) - starts[ent[:, 0]]
-        table[ent[:, 0], slot] = ent[:, 1]
-        self._utable = table
-        self._upts = self.urchins.copy()
+            np.zeros((0, 2), np.int64)          # sorted by cell, then urchin
+        counts = np.bincount(ent[:, 0], minlength=self._ucx * self._ucy)
+        self._ustart = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        self._uids = ent[:, 1].astype(np.int32)
+        self._umax = int(counts.max()) if counts.size else 0
+        self._upts = self.urchins.astype(np.float32)
 
     def urchin_mask(self, x, y) -> np.ndarray:
         """True where (x, y) lies on an urchin."""
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
-        if len(self.urchins) == 0:
-            return np.zeros(x.shape, bool)
-        c = self.URCHIN_CELL_M
-        w, s = self.spec.extent_m[0], self.spec.extent_m[1]
-        ci = np.clip(np.floor((x - w) / c).astype(np.int64), 0, self._ucx - 1)
-        cj = np.clip(np.floor((y - s) / c).astype(np.int64), 0, self._ucy - 1)
-        cells = cj * self._ucx + ci
+        x = np.asarray(x, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float32)
+        shape = x.shape
+        x, y = x.ravel(), y.ravel()
         inside = np.zeros(x.shape, bool)
-        r2 = self.spec.urchin_radius_m ** 2
-        # one pass per candidate slot, only over points whose cell still has a candidate
-        for k in range(self._utable.shape[1]):
-            cand = self._utable[cells, k]
-            has = cand >= 0
-            if not has.any():
+        if len(self.urchins) == 0:
+            return inside.reshape(shape)
+        c = np.float32(1.0 / self.URCHIN_CELL_M)
+        w, s, e, n = self.spec.extent_m
+        ci = np.clip(((x - np.float32(w)) * c).astype(np.int32), 0, self._ucx - 1)
+        cj = np.clip(((y - np.float32(s)) * c).astype(np.int32), 0, self._ucy - 1)
+        cells = cj * np.int32(self._ucx) + ci
+        start = self._ustart[cells]
+        count = self._ustart[cells + 1] - start
+        r2 = np.float32(self.spec.urchin_radius_m ** 2)
+        # pass k tests the k-th urchin of each point's cell, only where the cell has one
+        for k in range(self._umax):
+            idx = np.nonzero(count > k)[0]
+            if idx.size == 0:
                 break
-            idx = np.nonzero(has)[0] if x.ndim == 1 else np.nonzero(has.ravel())[0]
-            xs, ys = x.ravel()[idx], y.ravel()[idx]
-            u = self._upts[cand.ravel()[idx]]
-            hit = (u[:, 0] - xs) ** 2 + (u[:, 1] - ys) ** 2 <= r2
-            inside.ravel()[idx[hit]] = True
-        w_, s_, e_, n_ = self.spec.extent_m
-        return inside & (x >= w_) & (x <= e_) & (y >= s_) & (y <= n_)
+            u = self._upts[self._uids[start[idx] + k]]
+            hit = (u[:, 0] - x[idx]) ** 2 + (u[:, 1] - y[idx]) ** 2 <= r2
+            inside[idx[hit]] = True
+        inside &= (x >= w) & (x <= e) & (y >= s) & (y <= n)
+        return inside.reshape(shape)
 
     def material(self, x, y) -> np.ndarray:
         m = self.base_material(x, y)
@@ -478,7 +480,7 @@ def world_from_dict(d: Any, source: str = '<dict>') -> World:
                        for m in MATERIALS},
                       _num(sc, 'urchin_radius_m', 'scene', 0.05, lo=0.005))
     start = {}
-    for name, v in (d.get('start') or {}).items():
+    for name in (d.get('start') or {}):
         start[name] = tuple(_vec(d['start'], name, 'start', 4))
     return World(str(d.get('name', Path(source).stem)), source, datum,
                  _num(water, 'density_kg_m3', 'water', 1025.0, lo=900.0),

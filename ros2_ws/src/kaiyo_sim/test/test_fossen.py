@@ -37,7 +37,7 @@ def test_neutral_vehicle_holds_depth_for_120_s_within_5_cm(name):
                              math.cos(r / 2) * math.sin(p / 2), -math.sin(r / 2) * math.sin(p / 2)])
     depths = []
     for _ in range(120):
-        s = _run(model, s, np.zeros(6), [0.3, 0.1, 0.0], 1.0)
+        s = _run(model, s, np.zeros(6), [0.3, 0.1, 0.0], 1.0, dt=0.02)
         depths.append(s.depth_m)
     assert max(abs(d - 10.0) for d in depths) < 0.05
     # it did move with the current (the test would pass trivially for a frozen model)
@@ -63,7 +63,7 @@ def test_steady_surge_speed_matches_damping_solution_within_2_percent(name):
                     for i, t in enumerate(params.thrusters)])
     surge_force = float((b @ cmd)[0])
     expected = model.steady_speed(0, surge_force)
-    s = _run(model, VehicleState.at_rest([0, 0, -10]), None, [0, 0, 0], 60.0,
+    s = _run(model, VehicleState.at_rest([0, 0, -10]), None, [0, 0, 0], 60.0, dt=0.02,
              bank=bank, command=cmd, hold_attitude=params.kind == 'rov')
     assert s.velocity[0] == pytest.approx(expected, rel=0.02)
     assert 0.5 < expected < params.max_speed_mps * 1.05

@@ -4,14 +4,14 @@ import math
 
 import numpy as np
 import pytest
+import yaml
 
 from kaiyo_common.geodesy import TOWER
 from kaiyo_common.vehicles import load_vehicle
 from kaiyo_sim import sensors as sn
 from kaiyo_sim.camera import CameraError, UnderwaterCamera
 from kaiyo_sim.fossen import VehicleState
-from kaiyo_sim.world import (CLASS_BARE, CLASS_WATER, Bathymetry, load_world, world_from_dict)
-import yaml
+from kaiyo_sim.world import CLASS_BARE, CLASS_WATER, Bathymetry, load_world, world_from_dict
 
 
 def _flat(depth):
@@ -124,12 +124,13 @@ def test_camera_frames_darken_and_lose_red_with_range(sand):
         means.append(f.image_rgb.reshape(-1, 3).astype(float).mean(axis=0))
     brightness = [m.sum() for m in means]
     red_share = [m[0] / m.sum() for m in means]
-    assert all(a > b for a, b in zip(brightness, brightness[1:])), brightness
+    assert all(a > b for a, b in zip(brightness[:-1], brightness[1:], strict=True)), brightness
     # red fades faster than green at every range, and ends a small share of the frame
     red_kept = [m[0] / means[0][0] for m in means[1:]]
     green_kept = [m[1] / means[0][1] for m in means[1:]]
-    assert all(r < 0.7 * g for r, g in zip(red_kept, green_kept)), (red_kept, green_kept)
-    assert all(a > b for a, b in zip(red_kept, red_kept[1:]))
+    assert all(r < 0.7 * g for r, g in zip(red_kept, green_kept, strict=True)), \
+        (red_kept, green_kept)
+    assert all(a > b for a, b in zip(red_kept[:-1], red_kept[1:], strict=True))
     assert red_share[-1] < 0.5 * red_share[0]
 
 

@@ -1,12 +1,10 @@
 """Tier 2: the simulator node in-process (parameter_overrides), tier 3: `kaiyo sim run`."""
-import math
 import os
 import signal
 import subprocess
 import sys
 
 import pytest
-import rclpy
 from nav_msgs.msg import Odometry
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock

@@ -1,11 +1,9 @@
 """Tier 1: the simulation core: determinism, commands, every fault in InjectFault.srv."""
 import math
 
-import numpy as np
 import pytest
 
-from kaiyo_sim.simulation import (FAULTS, CommandResult, FaultRequest, Simulation,
-                                  SimulationError)
+from kaiyo_sim.simulation import FAULTS, CommandResult, FaultRequest, Simulation, SimulationError
 from kaiyo_sim.world import load_world
 
 
@@ -163,6 +161,14 @@ def test_all_srv_faults_are_known():
                 / 'kaiyo_interfaces' / 'srv' / 'InjectFault.srv').read()
     for f in FAULTS:
         assert f in text
+
+
+def test_a_second_vehicle_of_a_kind_starts_beside_the_first(world):
+    sim = _sim(world, names=('hover_auv', 'hover_auv2'), backend='mujoco')
+    a, b = sim.state('hover_auv').position, sim.state('hover_auv2').position
+    assert b[0] - a[0] == pytest.approx(10.0) and b[1] == a[1]
+    _run(sim, 1.0)
+    assert len(sim.vehicles['hover_auv2'].bank.names) == 5
 
 
 def test_bad_setups_raise(world):

@@ -6,8 +6,15 @@ import pytest
 
 from kaiyo_common.vehicles import load_vehicle
 from kaiyo_sim.fossen import FossenModel, VehicleState
-from kaiyo_sim.waves import (Sea, SeaState, SeaStateError, WaveBoatHull, jonswap,
-                             significant_wave_height, wave_number)
+from kaiyo_sim.waves import (
+    Sea,
+    SeaState,
+    SeaStateError,
+    WaveBoatHull,
+    jonswap,
+    significant_wave_height,
+    wave_number,
+)
 
 
 def test_jonswap_integrates_to_hs():

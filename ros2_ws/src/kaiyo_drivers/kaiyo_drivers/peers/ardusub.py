@@ -27,14 +27,25 @@ def say(**kw) -> None:
 
 
 def main(argv=None) -> int:
+    try:
+        return _serve(argv)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _serve(argv) -> int:
     ap = argparse.ArgumentParser(description='ArduSub MAVLink emulator')
     ap.add_argument('--target', default='127.0.0.1:14550', help='GCS host:port to send to')
     ap.add_argument('--heartbeat-hz', type=float, default=1.0)
     ap.add_argument('--telemetry-hz', type=float, default=10.0)
     ap.add_argument('--refuse-arm', action='store_true', help='pre-arm checks fail')
     ap.add_argument('--system-id', type=int, default=1)
+    ap.add_argument('--serial', metavar='DEVICE', help='talk on this serial port / PTY '
+                    'instead of UDP (as ArduSub on a USB or telemetry-radio link)')
+    ap.add_argument('--baud', type=int, default=115200)
     args = ap.parse_args(argv)
-    conn = mavutil.mavlink_connection(f'udpout:{args.target}', source_system=args.system_id,
+    device = args.serial or f'udpout:{args.target}'
+    conn = mavutil.mavlink_connection(device, baud=args.baud, source_system=args.system_id,
                                       source_component=1, dialect='ardupilotmega')
     m = conn.mav
     armed, mode, depth = False, SUB_MANUAL, 2.0
@@ -61,7 +72,10 @@ def main(argv=None) -> int:
             m.scaled_pressure2_send(ms, p_hpa, 0.0, 1850)
             m.sys_status_send(0, 0, 0, 500, 15800, 250, 81, 0, 0, 0, 0, 0, 0)
             next_tel = now + dt
-        msg = conn.recv_match(blocking=True, timeout=0.01)
+        try:
+            msg = conn.recv_match(blocking=True, timeout=0.01)
+        except OSError:        # the serial line is gone: the autopilot is unplugged
+            return 0
         if msg is None:
             continue
         t = msg.get_type()
@@ -92,7 +106,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    sys.exit(main())

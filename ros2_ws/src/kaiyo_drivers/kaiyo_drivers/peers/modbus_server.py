@@ -47,6 +47,16 @@ class ModbusPeer:
             for t, words in tables.items():
                 self._tables[t].update(words)
 
+    def values(self) -> dict[str, float]:
+        """Engineering values currently served (including what clients wrote)."""
+        out = {}
+        with self._lock:
+            for reg in self.rmap:
+                words = [self._tables[reg.table].get(reg.address + i, 0)
+                         for i in range(reg.count)]
+                out[reg.name] = reg.decode(words)
+        return out
+
     async def _action(self, function_code, start_address, address, count, registers,
                       set_values):
         self.requests += 1
@@ -55,6 +65,13 @@ class ModbusPeer:
         if self.fail_with is not None:
             return ExcCodes(self.fail_with)
         table = _FC_TABLE.get(function_code)
+        if set_values is not None and table is not None:
+            # a client write (set points such as power_limit_kw): remember it, so the values
+            # served from now on and values() include it
+            with self._lock:
+                for i, v in enumerate(set_values):
+                    self._tables[table][address + i] = int(v)
+            return None
         with self._lock:
             data = dict(self._tables.get(table, {}))
         if table in BIT_TABLES:
@@ -89,7 +106,8 @@ class ModbusPeer:
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._serve())
-        except (OSError, TypeError, ValueError, RuntimeError) as err:   # bad port / config: tell start()
+        except (OSError, TypeError, ValueError, RuntimeError) as err:
+            # bad port or configuration: hand the error to start()
             self.start_error = err
             self._ready.set()
 

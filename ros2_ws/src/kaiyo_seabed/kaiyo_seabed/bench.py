@@ -1,0 +1,48 @@
+"""`make bench` figures: per-frame seabed pipeline speed on one core, beside JPEG decoding of
+the same frame (the floor any file-based analysis pays) measured in the same run."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from kaiyo_common.bench import Figure, time_call
+
+
+def synthetic_seabed(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A deterministic seabed-like frame: blue-green cast, rock texture, green patches, dark blobs."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, 1, (height // 8 + 1, width // 8 + 1)).astype(np.float32)
+    base = cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
+    fine = rng.normal(0, 12, (height, width)).astype(np.float32)
+    img = np.empty((height, width, 3), np.float32)
+    img[:, :, 0] = 120 + 25 * base + fine
+    img[:, :, 1] = 110 + 25 * base + fine
+    img[:, :, 2] = 60 + 20 * base + fine
+    patch = cv2.resize(rng.normal(0, 1, (6, 8)).astype(np.float32), (width, height)) > 0.6
+    img[patch] = img[patch] * [0.6, 1.1, 0.5]
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    for _ in range(8):
+        c = (int(rng.integers(20, width - 20)), int(rng.integers(20, height - 20)))
+        cv2.circle(out, c, max(4, width // 80), (25, 15, 30), -1)
+    return out
+
+
+def run(quick: bool) -> list[Figure]:
+    from kaiyo_seabed.model import load_default_model
+    from kaiyo_seabed.pipeline import SeabedAnalyzer
+    cv2.setNumThreads(1)            # "one core"
+    analyzer = SeabedAnalyzer(load_default_model())
+    repeat = 5 if quick else 30
+    figures = []
+    for w, h in ((640, 480), (1280, 720)):
+        frame = synthetic_seabed(w, h)
+        ok, jpeg = cv2.imencode('.jpg', frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        assert ok
+        t_decode = time_call(lambda: cv2.imdecode(jpeg, cv2.IMREAD_COLOR), repeat=repeat)
+        t_frame = time_call(lambda: analyzer.analyze(frame), repeat=repeat, warmup=2)
+        goal = '>= 30 fps on one core' if w == 640 else ''
+        figures.append(Figure(
+            f'seabed pipeline {w}x{h} (quality, colour, classes, urchins, cover), 1 core',
+            1.0 / t_frame, 'fps', f'JPEG decode of the same {w}x{h} frame, fps', 1.0 / t_decode,
+            goal=goal, met=(1.0 / t_frame >= 30.0) if w == 640 else None))
+    return figures

@@ -47,12 +47,12 @@ def declared_arguments() -> dict:
 
 
 def generate_launch_description():
-    from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch_ros.actions import Node
 
     from kaiyo_bringup.bringup_file import launch_node_arguments, load_bringup, read_arguments
-    from kaiyo_bringup.launch_support import _repo_root
+    from kaiyo_common.paths import KaiyoPathError, repo_root
+    from launch import LaunchDescription
 
     arguments = declared_arguments()
 
@@ -61,7 +61,11 @@ def generate_launch_description():
         own = read_arguments(path)
         overrides = {n: context.launch_configurations[n] for n in own
                      if n in context.launch_configurations}
-        bringup = load_bringup(path, overrides, root=_repo_root())
+        try:
+            root = repo_root()
+        except KaiyoPathError:
+            root = None      # params paths then resolve relative to the bringup file
+        bringup = load_bringup(path, overrides, root=root)
         return [Node(**launch_node_arguments(spec)) for spec in bringup.nodes]
 
     actions = [DeclareLaunchArgument(name, default_value=default, description=description)

@@ -25,14 +25,24 @@ import socket
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
-from kaiyo_bringup.demo_core import (DemoError, Lattice, StageLog, Summary, VehicleRun,
-                                     map_error, progress_line, samples_per_cell,
-                                     truth_cover_per_cell, urchins_per_cell)
+from kaiyo_bringup.demo_core import (
+    DemoError,
+    Lattice,
+    StageLog,
+    Summary,
+    VehicleRun,
+    area_mask,
+    map_error,
+    progress_line,
+    samples_per_cell,
+    truth_cover_per_cell,
+    urchins_per_cell,
+)
 
 SURVEY_VEHICLE = 'hover_auv'
 VEHICLES = ('hover_auv', 'camera_robot', 'wave_boat')
@@ -41,12 +51,42 @@ DEFAULT_MISSIONS = {
     'camera_robot': 'missions/demo/camera_robot_stations.yaml',
     'wave_boat': 'missions/demo/wave_boat_relay.yaml',
 }
+# `--short` (CI, a first look): a 10 m x 6 m survey and one camera station
+SHORT_MISSIONS = {
+    'hover_auv': 'missions/demo/hover_auv_survey_short.yaml',
+    'camera_robot': 'missions/demo/camera_robot_stations_short.yaml',
+    'wave_boat': 'missions/demo/wave_boat_relay.yaml',
+}
 # What counts as the vehicle having done its job: the relay's hold is released by the demo.
 EXPECTED = {'hover_auv': ('SUCCEEDED',), 'camera_robot': ('SUCCEEDED',),
             'wave_boat': ('SUCCEEDED', 'CANCELED')}
 TRUTH_RESOLUTION_M = 0.1      # m, ground-truth raster (100 samples per 1 m cell)
 READY_TIMEOUT_S = 120.0       # s wall: 17 Python processes start on 2 cores
 MAP_TIMEOUT_S = 60.0          # s wall: the final map after the survey ends
+# CPU budget. Every rclpy node pays ~0.3-0.8 ms per wake-up on these machines, and 17 of them
+# run beside the simulator, so what costs is not physics but messages. Measured on the short
+# survey: with the at-sea rates (IMU 50 Hz, control 50 Hz, odometry 50 Hz) the stack needs
+# ~0.8 CPU-s per simulated second, i.e. at most ~2.5x real time on 2 cores. The demo's
+# simulated sensors therefore report at the rates below (the shipped vehicle files keep
+# theirs; `kaiyo bringup sim` uses them) and the loops run at 20 Hz of sim time. In lockstep
+# the simulator steps a whole round before it reads new commands, so the thrust changes once
+# per round: lockstep_period_s = 0.1 s is 10 Hz of effective control. Tried and not enough:
+# control at 10 Hz or rounds of 0.2 s - the camera robot (BlueROV2 class, pitch-unstable when
+# not held) then dips to 0.3 m above the seabed or wanders off its station.
+CAMERA_ROBOT_RATE_HZ = 0.2
+DEMO_SENSOR_RATES_HZ = {'imu': 20.0, 'pressure': 5.0, 'altimeter': 5.0, 'thrusters': 2.0}
+DEMO_SIM_ARGS = {'clock_rate_hz': '20.0', 'control_rate_hz': '20.0', 'odometry_rate_hz': '20.0',
+                 'supervisor_rate_hz': '5.0', 'lockstep_period_s': '0.1',
+                 # Watchdogs count sim seconds; at ~4x real time a process that the shared
+                 # machine leaves unscheduled for 1 s of wall time is 4 s late. These windows
+                 # still catch a real dropout within seconds; the at-sea values are in the
+                 # packages' config files.
+                 'stale_min_s': '6.0', 'odometry_timeout_s': '6.0', 'status_timeout_s': '8.0',
+                 'heartbeat_timeout_s': '10.0'}
+# The simulator runs at a lower CPU priority: in lockstep it only waits for the controllers,
+# so when the 2 cores are saturated it must yield to the estimators, supervisors and the
+# seabed node, or they fall behind the sim clock and see "stale" data that is only late.
+SIM_NICE = 10
 
 
 def register(sub) -> None:
@@ -67,8 +107,11 @@ def register(sub) -> None:
     p.add_argument('--realtime', action='store_true',
                    help='run at wall-clock speed (for watching with `kaiyo web`) instead of '
                         'lockstep as fast as the machine allows')
-    p.add_argument('--survey-mission', default=DEFAULT_MISSIONS['hover_auv'], metavar='FILE',
-                   help='hover_auv survey mission (default %(default)s)')
+    p.add_argument('--short', action='store_true',
+                   help='the short form: a 10 m x 6 m survey and one camera station (~1.5 min)')
+    p.add_argument('--survey-mission', default='', metavar='FILE',
+                   help=f"hover_auv survey mission (default {DEFAULT_MISSIONS['hover_auv']}, "
+                        f"with --short {SHORT_MISSIONS['hover_auv']})")
     p.add_argument('--camera-rate', type=float, default=0.5, metavar='HZ',
                    help='survey camera frame rate, Hz of sim time (default 0.5: a frame every '
                         '~1.2 m at 0.6 m/s, the footprint is ~2 m long at 2 m altitude)')
@@ -82,7 +125,7 @@ def _run(args) -> int:
 
 
 def _utc_stamp() -> str:
-    return datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')
+    return datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')
 
 
 def _free_port() -> int:
@@ -91,9 +134,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_overlay_root(repo: Path, dest: Path, seed: int, camera_rates: dict[str, float]) -> Path:
+def make_overlay_root(repo: Path, dest: Path, seed: int, camera_rates: dict[str, float],
+                      sensor_rates: dict[str, float] | None = None) -> Path:
     """A KAIYO_ROOT for this run: the clone's folders linked, plus copies of sim/vehicles
-    (camera rate for the demo) and sim/worlds/hiratsuka_tower.yaml (scene seed)."""
+    (camera rate, and sensor rates capped at `sensor_rates`) and sim/worlds/*.yaml (scene
+    seed)."""
+    sensor_rates = DEMO_SENSOR_RATES_HZ if sensor_rates is None else sensor_rates
     dest.mkdir(parents=True)
     for name in ('hardware', 'ros2_ws', 'missions', 'bringup', 'launch'):
         if (repo / name).exists():
@@ -105,8 +151,12 @@ def make_overlay_root(repo: Path, dest: Path, seed: int, camera_rates: dict[str,
         data = yaml.safe_load(f.read_text())
         if f.stem in camera_rates and isinstance(data.get('camera'), dict):
             data['camera']['rate_hz'] = float(camera_rates[f.stem])
-        (vdir / f.name).write_text(f'# kaiyo demo copy of {f} (camera rate_hz set by '
-                                   f'`kaiyo demo`)\n' + yaml.safe_dump(data, sort_keys=False))
+        for sensor, rate in sensor_rates.items():
+            spec = (data.get('sensors') or {}).get(sensor)
+            if isinstance(spec, dict) and spec.get('rate_hz', 0) > rate:
+                spec['rate_hz'] = float(rate)
+        header = f'# kaiyo demo copy of {f} (camera and sensor rate_hz set by `kaiyo demo`)\n'
+        (vdir / f.name).write_text(header + yaml.safe_dump(data, sort_keys=False))
     for f in sorted((repo / 'sim' / 'worlds').glob('*.yaml')):
         data = yaml.safe_load(f.read_text())
         data.setdefault('scene', {})['seed'] = int(seed)
@@ -116,6 +166,36 @@ def make_overlay_root(repo: Path, dest: Path, seed: int, camera_rates: dict[str,
         if extra.name not in ('vehicles', 'worlds'):
             (dest / 'sim' / extra.name).symlink_to(extra)
     return dest
+
+
+class NodeLog:
+    """The supervisor's output stream: every line to the log file, and the last lines of each
+    node kept so a stage that fails because of a node can quote it."""
+
+    def __init__(self, path: Path, keep: int = 4):
+        self.file = open(path, 'w', buffering=1, encoding='utf-8')
+        self.name = str(path)
+        self.keep = keep
+        self.tails: dict[str, list[str]] = {}
+
+    def write(self, text: str) -> None:
+        self.file.write(text)
+        for line in text.splitlines():
+            if line.startswith('[') and '] ' in line:
+                node, msg = line[1:].split('] ', 1)
+                tail = self.tails.setdefault(node.strip(), [])
+                if msg.strip():
+                    tail.append(msg.strip())
+                    del tail[:-self.keep]
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+    def last_words(self, node: str) -> str:
+        return ' / '.join(self.tails.get(node, [])[-2:])
 
 
 class Terminal:
@@ -158,14 +238,17 @@ class DemoRun:
         self.stages = StageLog()
         self.wall0 = time.monotonic()
         self.run_dir = Path(args.out).resolve() / _utc_stamp()
-        self.vehicles = {v: VehicleRun(v, DEFAULT_MISSIONS[v], EXPECTED[v]) for v in VEHICLES}
-        self.vehicles[SURVEY_VEHICLE].mission_file = args.survey_mission
+        missions = dict(SHORT_MISSIONS if args.short else DEFAULT_MISSIONS)
+        if args.survey_mission:
+            missions[SURVEY_VEHICLE] = args.survey_mission
+        self.vehicles = {v: VehicleRun(v, missions[v], EXPECTED[v]) for v in VEHICLES}
         self.summary = Summary(run_dir=str(self.run_dir), seed=args.seed, world='hiratsuka_tower',
-                               survey_mission=args.survey_mission,
+                               survey_mission=missions[SURVEY_VEHICLE],
                                mode='realtime' if args.realtime else 'lockstep',
                                camera_rate_hz=args.camera_rate, vehicles=self.vehicles)
         self.sup = None
-        self.sup_thread = None
+        self.sup_result = None
+        self.stop_event = threading.Event()
         self.ros = None
         self.interrupted = False
         self.map_msg = None
@@ -197,16 +280,28 @@ class DemoRun:
     # -- the run --------------------------------------------------------------------------
     def run(self) -> int:
         self.term.say(f'[demo] kaiyo isoyake survey demo -> {self.run_dir}')
-        ok = self.stage('prepare', self.prepare) and self.stage('missions', self.validate)
+        ok = self.stage('prepare', self.prepare) and self.stage('missions', self.validate) \
+            and self.stage('bringup', self.bringup)
         if ok:
+            # The supervisor runs in this (main) thread: it forks the nodes, and a fork from a
+            # second thread while this one holds a lock can deadlock the child; PDEATHSIG also
+            # follows the forking thread. The ROS side of the demo runs in a worker thread and
+            # stops the supervisor when it is done; Ctrl-C / SIGTERM stop both.
+            worker = threading.Thread(target=self._orchestrate, name='demo', daemon=True)
+            old = {sig: signal.signal(sig, self._on_signal)
+                   for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
-                ok = self.stage('bringup', self.bringup) and self.stage('ready', self.ready)
-                if ok:
-                    ok = self.stage('run', self.run_missions)
-                    # the map is worth fetching even after a failed mission: say what exists
-                    if not self.interrupted:
-                        self.stage('map', self.final_map)
+                worker.start()
+                self.sup_result = self.sup.run()
             finally:
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+                self.stop_event.set()
+            worker.join(timeout=60.0)
+            if worker.is_alive():
+                self.stages.fail('shutdown', 'the demo worker did not end within 60 s of the '
+                                             'processes stopping')
+            else:
                 self.stage('shutdown', self.shutdown)
             if self.map_msg is not None and not self.interrupted:
                 self.stage('evaluate', self.evaluate)
@@ -214,6 +309,39 @@ class DemoRun:
                 self.stage('report', self.report)
         self.summary.wall_time_s = time.monotonic() - self.wall0
         return self.finish()
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.interrupted = True
+        self.stop_event.set()
+        self.sup.stop()
+
+    def _orchestrate(self) -> None:
+        """ready -> run -> map, plant, record; then stop the processes."""
+        try:
+            if self.stage('ready', self.ready):
+                self.stage('run', self.run_missions)
+                # the map is worth fetching even after a failed mission: say what exists
+                if not self.interrupted:
+                    self.stage('map', self.final_map)
+                    self.stage('plant', self.check_plant)
+                    self.stage('record', self.check_recording)
+        finally:
+            if self.ros is not None:
+                self.summary.frames_received = self.ros.frames
+                self.summary.frames_analysed = self.ros.observations
+                self.summary.frames_mapped = self.ros.mapped
+                try:
+                    self.ros.destroy()
+                except Exception as err:   # noqa: BLE001 - named in the summary, not hidden
+                    self.term.say(f'[demo] closing the demo node: {type(err).__name__}: {err}')
+                self.ros = None
+            self.summary.cpu_s = self.child_cpu_s()
+            self.sup.stop()
+
+    def check_stop(self) -> None:
+        """Raise KeyboardInterrupt in the worker when the demo is being stopped."""
+        if self.stop_event.is_set():
+            raise KeyboardInterrupt
 
     # prepare ---------------------------------------------------------------------------
     def prepare(self) -> str:
@@ -228,8 +356,9 @@ class DemoRun:
         (self.run_dir / 'logs').mkdir()
         self.root = make_overlay_root(self.repo, self.run_dir / 'root', a.seed,
                                       {SURVEY_VEHICLE: a.camera_rate,
-                                       # the camera robot's photos at its stations
-                                       'camera_robot': min(a.camera_rate, 0.5)})
+                                       # the camera robot's photos at its stations:
+                                       # a few per 20 s station are enough
+                                       'camera_robot': CAMERA_ROBOT_RATE_HZ})
         self.world_file = self.root / 'sim' / 'worlds' / 'hiratsuka_tower.yaml'
         self.bag_dir = self.run_dir / 'bag'
         self.map_dir = self.run_dir / 'map'
@@ -266,6 +395,10 @@ class DemoRun:
             self.mission_text[v] = (text, str(path))
             if v == SURVEY_VEHICLE:
                 self.survey_estimate_s = report.estimated_duration_s
+                surveys = [st for st in report.mission.steps if st.kind == 'survey']
+                if not surveys:
+                    raise DemoError(f'{path}: the survey mission has no survey step')
+                self.survey_polygon = [p.xy for p in surveys[0].polygon]
             notes.append(f'{v} ~{report.estimated_duration_s / 60:.0f} min')
         return ', '.join(notes)
 
@@ -275,7 +408,8 @@ class DemoRun:
         from kaiyo_bringup.supervisor import ExecutableNotFoundError, Supervisor
         a = self.args
         sim_args = {'vehicles': ','.join(VEHICLES), 'world': str(self.world_file),
-                    'seed': str(a.seed), 'mode': 'realtime' if a.realtime else 'lockstep'}
+                    'seed': str(a.seed), 'mode': 'realtime' if a.realtime else 'lockstep',
+                    **DEMO_SIM_ARGS}
         demo_args = {'survey_vehicle': SURVEY_VEHICLE, 'bag_dir': str(self.bag_dir),
                      'map_dir': str(self.map_dir), 'modbus_port': str(_free_port())}
         sim = load_bringup(self.repo / 'bringup' / 'sim.yaml', sim_args, self.repo)
@@ -291,44 +425,45 @@ class DemoRun:
                 missing.append(str(err))
         if missing:
             raise DemoError('not installed: ' + ' | '.join(missing))
-        self.log_file = open(self.run_dir / 'logs' / 'nodes.log', 'w', buffering=1,
-                             encoding='utf-8')
+        self.log_file = NodeLog(self.run_dir / 'logs' / 'nodes.log')
+        # the vehicles' stack must live through the run; the seabed node, the recorder and
+        # the plant are judged by their own stages (map, report, plant)
+        self.essential = {spec.full_name for spec in sim.nodes}
         combined = Bringup(sim.file, 'kaiyo demo', {**sim.arguments, **extra.arguments}, nodes)
         self.sup = Supervisor(combined, out=self.log_file)
-        # The supervisor's loop runs in its own thread (it spawns the children there, so their
-        # PDEATHSIG follows that thread, which lives until it has stopped them all).
-        self.sup_result = None
-        self.sup_thread = threading.Thread(target=self._supervise, name='supervisor',
-                                           daemon=True)
-        self.sup_thread.start()
         return f'{len(nodes)} processes (log: {self.log_file.name})'
 
-    def _supervise(self) -> None:
-        try:
-            self.sup_result = self.sup.run()
-        except Exception as err:   # noqa: BLE001 - reported by the run stage
-            self.sup_result = f'{type(err).__name__}: {err}'
-
-    def dead_children(self) -> list[str]:
-        """Processes that ended while the demo still needs them."""
+    def dead_children(self, names=None) -> list[str]:
+        """Processes (by default the essential ones) that ended while the demo needs them,
+        each with its last words from the log."""
         if self.sup is None:
             return []
+        names = self.essential if names is None else set(names)
         out = []
         for c in self.sup.children:
-            if c.exit_code is not None and c.proc is None:
-                out.append(f'{c.spec.full_name} exited with code {c.exit_code} '
-                           f'(see {self.log_file.name})')
+            if c.spec.full_name in names and c.exit_code is not None and c.proc is None:
+                last = self.log_file.last_words(c.spec.name)
+                out.append(f'{c.spec.full_name} exited with code {c.exit_code}'
+                           + (f': {last}' if last else '') + f' (log: {self.log_file.name})')
         return out
+
+    def node_names(self, package: str) -> set[str]:
+        return {c.spec.full_name for c in self.sup.children if c.spec.package == package} \
+            if self.sup else set()
 
     # ready -----------------------------------------------------------------------------
     def ready(self) -> str:
         self.ros = DemoRos(SURVEY_VEHICLE, VEHICLES)
         deadline = time.monotonic() + READY_TIMEOUT_S
         pending = set(VEHICLES)
+        niced = False
         while True:
+            self.check_stop()
             dead = self.dead_children()
             if dead:
                 raise DemoError('; '.join(dead))
+            if not niced:
+                niced = self.renice_sim()
             self.ros.spin(0.1)
             for v in list(pending):
                 if self.ros.clients[v].action.server_is_ready():
@@ -349,7 +484,18 @@ class DemoRun:
                 raise DemoError(f'not ready after {READY_TIMEOUT_S:g} s: ' + '; '.join(what))
             self.term.progress(f'[demo] waiting for the stack: sim {self.ros.sim_time():.1f} s, '
                                f'executors {len(VEHICLES) - len(pending)}/{len(VEHICLES)}')
+        self.ros.stop_watching_odometry()
         return f'sim clock at {self.ros.sim_time():.1f} s'
+
+    def renice_sim(self) -> bool:
+        for c in self.sup.children:
+            if c.spec.package == 'kaiyo_sim' and c.proc is not None:
+                try:
+                    os.setpriority(os.PRIO_PROCESS, c.proc.pid, SIM_NICE)
+                except OSError:
+                    pass     # not allowed here: the demo still runs, only less robustly
+                return True
+        return False
 
     # run -------------------------------------------------------------------------------
     def run_missions(self) -> str:
@@ -368,6 +514,7 @@ class DemoRun:
         note = ''
         try:
             while True:
+                self.check_stop()
                 ros.spin(0.02)
                 done = {v: ros.clients[v].is_done(spin_s=0.0) for v in VEHICLES}
                 for v in VEHICLES:
@@ -384,9 +531,11 @@ class DemoRun:
                     released = True          # survey over: release the relay boat
                     ros.clients['wave_boat'].cancel(timeout=30.0)
                 if a.duration and sim_s >= a.duration:
+                    # asked for: a mission stopped by --duration has done what was wanted
                     note = f'--duration {a.duration:g} s reached: missions canceled'
                     for v in VEHICLES:
                         if not done[v]:
+                            self.vehicles[v].expected += ('CANCELED',)
                             ros.clients[v].cancel(timeout=30.0)
                     a.duration = 0.0
                 if wall_s > a.max_wall:
@@ -419,10 +568,14 @@ class DemoRun:
     def final_map(self) -> str:
         ros = self.ros
         ros.spin(0.1)
+        dead = self.dead_children(self.node_names('kaiyo_seabed'))
+        if dead and ros.map_msg is None:
+            raise DemoError('; '.join(dead))
         deadline = time.monotonic() + MAP_TIMEOUT_S
         # the node publishes its map every few sim seconds once new frames are mapped: wait
         # for one at least as new as the last observation
         while not ros.map_is_current():
+            self.check_stop()
             if time.monotonic() > deadline:
                 if ros.map_msg is None:
                     raise DemoError(f'no survey map on /{SURVEY_VEHICLE}/seabed/map within '
@@ -439,20 +592,38 @@ class DemoRun:
         cells = sum(1 for n in m.frame_count if n > 0)
         return f'{ros.observations} frames analysed, {cells} cells mapped'
 
+    # plant -------------------------------------------------------------------------------
+    def check_plant(self) -> str:
+        names = self.node_names('kaiyo_plant') | self.node_names('kaiyo_drivers')
+        dead = self.dead_children(names)
+        if dead:
+            raise DemoError('; '.join(dead))
+        st = self.ros.plant_status
+        if st is None:
+            raise DemoError('no /plant/status from the plant monitor during the run')
+        if st.data_stale:
+            raise DemoError('the plant monitor reports stale data (Modbus driver -> monitor)')
+        self.summary.plant = {'status_messages': self.ros.plant_messages,
+                              'power_kw': round(float(st.power_kw), 3),
+                              'energy_total_kwh': round(float(st.energy_total_kwh), 4),
+                              'generator_state': int(st.generator_state),
+                              'active_alarms': list(st.active_alarms)}
+        return (f'{self.ros.plant_messages} status messages, {st.power_kw:.1f} kW, '
+                f'alarms: {", ".join(st.active_alarms) or "none"}')
+
+    # record ------------------------------------------------------------------------------
+    def check_recording(self) -> str:
+        dead = self.dead_children(self.node_names('kaiyo_report'))
+        if dead:
+            raise DemoError('; '.join(dead))
+        files = sorted(self.bag_dir.glob('*.mcap'))
+        size = sum(f.stat().st_size for f in files)
+        if not files or size == 0:
+            raise DemoError(f'no MCAP data in {self.bag_dir}')
+        return f'{len(files)} MCAP file(s), {size / 1e6:.1f} MB so far'
+
     # shutdown ----------------------------------------------------------------------------
     def shutdown(self) -> str:
-        if self.ros is not None:
-            self.summary.frames_received = self.ros.frames
-            self.summary.frames_analysed = self.ros.observations
-            self.summary.frames_mapped = self.ros.mapped
-            self.ros.destroy()
-            self.ros = None
-        if self.sup is None:
-            return 'nothing was running'
-        self.sup.stop()
-        self.sup_thread.join(timeout=60.0)
-        if self.sup_thread.is_alive():
-            raise DemoError('processes did not stop within 60 s')
         self.log_file.close()
         codes = {c.spec.full_name: c.exit_code for c in self.sup.children
                  if c.exit_code not in (0, None, -2, 130)}
@@ -460,6 +631,20 @@ class DemoRun:
         if codes:
             detail += '; non-zero exits: ' + ', '.join(f'{k} ({v})' for k, v in codes.items())
         return detail
+
+    def child_cpu_s(self) -> dict[str, float]:
+        """CPU seconds (user + system) each node has used so far, from /proc."""
+        tick = os.sysconf('SC_CLK_TCK')
+        out = {}
+        for c in self.sup.children:
+            if c.proc is None:
+                continue
+            try:
+                fields = Path(f'/proc/{c.proc.pid}/stat').read_text().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            out[c.spec.full_name] = round((int(fields[11]) + int(fields[12])) / tick, 1)
+        return out
 
     # evaluate ----------------------------------------------------------------------------
     def evaluate(self) -> str:
@@ -478,14 +663,14 @@ class DemoRun:
         survey = {'frame_count': list(m.frame_count), 'seaweed_mean': list(m.seaweed_mean),
                   'coralline_mean': list(m.coralline_mean), 'bare_mean': list(m.bare_mean),
                   'urchin_density_per_m2': list(m.urchin_density_per_m2)}
-        err = map_error(lat, survey, truth, urchins)
+        err = map_error(lat, survey, truth, urchins, area_mask(lat, self.survey_polygon))
         self.summary.map = err
         # the truth of the surveyed area, for anyone checking the figures by hand
         truth_dir = self.run_dir / 'truth'
         scene.export_ground_truth(truth_dir, world.datum, TRUTH_RESOLUTION_M, lat.extent_m)
         self.summary.paths['truth'] = str(truth_dir)
-        return (f'{err.cells_compared} cells: seaweed MAE {err.seaweed_mae_pts:.1f} pts, '
-                f'barren MAE {err.barren_mae_pts:.1f} pts, urchins '
+        return (f'{err.cells_compared} of {err.cells_in_area} survey cells: seaweed MAE '
+                f'{err.seaweed_mae_pts:.1f} pts, barren MAE {err.barren_mae_pts:.1f} pts, urchins '
                 f'{err.urchin_estimate_per_m2:.2f} vs {err.urchin_truth_per_m2:.2f} /m2')
 
     # report ------------------------------------------------------------------------------
@@ -554,13 +739,15 @@ class DemoRos:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.node import Node
         from rclpy.parameter import Parameter
+        from rclpy.signals import SignalHandlerOptions
         from sensor_msgs.msg import Image
 
         from kaiyo_common import qos
-        from kaiyo_interfaces.msg import SeabedObservation, SurveyMap
+        from kaiyo_interfaces.msg import PlantStatus, SeabedObservation, SurveyMap
         from kaiyo_mission.client import MissionClient
         self.context = Context()
-        rclpy.init(context=self.context, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+        # the demo owns SIGINT: Ctrl-C ends the stage, then everything is stopped in order
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
         self.node = Node('kaiyo_demo', context=self.context, parameter_overrides=[
             Parameter('use_sim_time', Parameter.Type.BOOL, True)])
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -576,9 +763,19 @@ class DemoRos:
                                       self.on_observation, qos.RELIABLE)
         self.node.create_subscription(SurveyMap, f'{ns}/seabed/map', self.on_map, qos.LATCHED)
         self.node.create_subscription(Image, f'{ns}/camera/image_raw', self.on_image, qos.SENSOR)
-        for v in vehicles:
+        self.plant_status = None
+        self.plant_messages = 0
+        self.node.create_subscription(PlantStatus, '/plant/status', self.on_plant, qos.SENSOR)
+        self.odom_subs = [
             self.node.create_subscription(Odometry, f'/{v}/odometry',
                                           lambda _m, v=v: self.odometry_seen.add(v), qos.SENSOR)
+            for v in vehicles]
+
+    def stop_watching_odometry(self) -> None:
+        """Odometry was only needed to know the estimators run; it is the busiest topic."""
+        for sub in self.odom_subs:
+            self.node.destroy_subscription(sub)
+        self.odom_subs = []
 
     def sim_time(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
@@ -600,6 +797,10 @@ class DemoRos:
         self.last_obs_s = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         if math.isfinite(msg.footprint_area_m2) and msg.quality.usable:
             self.mapped += 1
+
+    def on_plant(self, msg) -> None:
+        self.plant_status = msg
+        self.plant_messages += 1
 
     def on_map(self, msg) -> None:
         self.map_msg = msg

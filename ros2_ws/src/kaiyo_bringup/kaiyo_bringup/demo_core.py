@@ -2,7 +2,9 @@
 simulator's ground truth, urchin density error, vehicle outcomes and the run summary.
 
 Definitions (also in docs/demo.md):
-- A map cell is compared when the survey map has >= 1 frame in it and its estimate is finite.
+- A map cell is compared when its centre lies inside the survey polygon of the mission (the
+  area the survey is for; frames of the descent and the transit also land on the map around
+  it), the map has >= 1 frame in it and its estimate is finite.
 - Truth cover of a cell = fraction of the cell's *seabed* samples (classes seaweed, coralline,
   bare, urchin, other; the truth raster has no water) of each class, from the simulator's
   class raster sampled at `truth_resolution_m` (default 0.1 m: 100 samples per 1 m cell).
@@ -156,8 +158,9 @@ def urchins_per_cell(points_xy: np.ndarray, lattice: Lattice) -> np.ndarray:
 
 @dataclass
 class MapError:
-    cells_observed: int = 0
-    cells_compared: int = 0
+    cells_observed: int = 0                 # map cells with >= 1 frame, anywhere
+    cells_in_area: int = 0                  # cells of the survey polygon
+    cells_compared: int = 0                 # polygon cells observed and compared
     seaweed_mae_pts: float = math.nan
     barren_mae_pts: float = math.nan        # coralline barren crust
     bare_mae_pts: float = math.nan
@@ -169,7 +172,7 @@ class MapError:
     urchin_truth_per_m2: float = math.nan
     urchin_error_fraction: float = math.nan  # signed: (estimate - truth) / truth
     urchin_cells: int = 0
-    area_observed_m2: float = 0.0
+    area_observed_m2: float = 0.0           # observed part of the survey polygon, m^2
 
     def to_dict(self) -> dict:
         return {k: _json_number(v) for k, v in asdict(self).items()}
@@ -184,11 +187,34 @@ def _grid(values, lattice: Lattice, name: str) -> np.ndarray:
     return a.reshape(lattice.height, lattice.width)
 
 
+def area_mask(lattice: Lattice, polygon_xy) -> np.ndarray:
+    """(height, width) bool: cells whose centre is inside the polygon (map ENU, m)."""
+    poly = np.asarray(polygon_xy, dtype=float).reshape(-1, 2)
+    if len(poly) < 3:
+        raise DemoError(f'survey polygon needs at least 3 points, got {len(poly)}')
+    s = lattice.cell_size_m
+    xs = lattice.origin_x + (np.arange(lattice.width) + 0.5) * s
+    ys = lattice.origin_y + (np.arange(lattice.height) + 0.5) * s
+    x, y = np.meshgrid(xs, ys)
+    inside = np.zeros(x.shape, bool)
+    j = len(poly) - 1
+    for i in range(len(poly)):       # even-odd rule
+        xi, yi = poly[i]
+        xj, yj = poly[j]
+        crosses = (yi > y) != (yj > y)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            x_at = (xj - xi) * (y - yi) / (yj - yi) + xi
+        inside ^= crosses & (x < x_at)
+        j = i
+    return inside
+
+
 def map_error(lattice: Lattice, survey: dict, truth: dict[str, np.ndarray],
-              urchin_counts: np.ndarray) -> MapError:
+              urchin_counts: np.ndarray, area: np.ndarray | None = None) -> MapError:
     """Compare a survey map (SurveyMap fields as lists: frame_count, seaweed_mean,
     coralline_mean, bare_mean, urchin_density_per_m2) with the per-cell truth on the same
-    lattice (`truth_cover_per_cell`, `urchins_per_cell`)."""
+    lattice (`truth_cover_per_cell`, `urchins_per_cell`), over the cells in `area` (bool
+    (height, width); None: every cell). `cells_observed` counts the whole map."""
     frames = _grid(survey['frame_count'], lattice, 'frame_count')
     sw = _grid(survey['seaweed_mean'], lattice, 'seaweed_mean')
     co = _grid(survey['coralline_mean'], lattice, 'coralline_mean')
@@ -199,10 +225,16 @@ def map_error(lattice: Lattice, survey: dict, truth: dict[str, np.ndarray],
             raise DemoError(f'truth {key} grid {truth[key].shape} does not match the survey '
                             f'map {frames.shape}')
     observed = frames > 0
-    cmp = observed & np.isfinite(sw) & np.isfinite(co) & np.isfinite(ba) \
+    if area is None:
+        area = np.ones(frames.shape, bool)
+    elif area.shape != frames.shape:
+        raise DemoError(f'area mask {area.shape} does not match the survey map {frames.shape}')
+    in_area = observed & area
+    cmp = in_area & np.isfinite(sw) & np.isfinite(co) & np.isfinite(ba) \
         & np.isfinite(truth['seaweed']) & np.isfinite(truth['coralline'])
     e = MapError(cells_observed=int(observed.sum()), cells_compared=int(cmp.sum()),
-                 area_observed_m2=float(observed.sum() * lattice.cell_size_m ** 2))
+                 cells_in_area=int(area.sum()),
+                 area_observed_m2=float(in_area.sum() * lattice.cell_size_m ** 2))
     if cmp.any():
         d_sw = (sw - truth['seaweed'])[cmp] * 100.0
         d_co = (co - truth['coralline'])[cmp] * 100.0
@@ -214,7 +246,7 @@ def map_error(lattice: Lattice, survey: dict, truth: dict[str, np.ndarray],
         e.barren_bias_pts = float(np.mean(d_co))
         e.truth_seaweed_pct = float(np.mean(truth['seaweed'][cmp]) * 100.0)
         e.truth_barren_pct = float(np.mean(truth['coralline'][cmp]) * 100.0)
-    ucells = observed & np.isfinite(ur)
+    ucells = in_area & np.isfinite(ur)
     e.urchin_cells = int(ucells.sum())
     if ucells.any():
         e.urchin_estimate_per_m2 = float(np.mean(ur[ucells]))
@@ -300,6 +332,8 @@ class Summary:
     wall_time_s: float = math.nan
     survey_wall_time_s: float = math.nan
     paths: dict = field(default_factory=dict)
+    cpu_s: dict = field(default_factory=dict)     # node -> CPU seconds used by the run
+    plant: dict = field(default_factory=dict)     # last plant status seen during the run
 
     def to_dict(self, stage_log: StageLog) -> dict:
         failed = stage_log.failed
@@ -329,6 +363,9 @@ class Summary:
             'real_time_factor': _json_number(round(real_time_factor(self.sim_time_s, sim_wall), 3)
                                              if math.isfinite(real_time_factor(
                                                  self.sim_time_s, sim_wall)) else math.nan),
+            'plant': self.plant,
+            'cpu_s': dict(sorted(self.cpu_s.items(), key=lambda kv: -kv[1])),
+            'cpu_s_total': round(sum(self.cpu_s.values()), 1),
             'stages': [r.to_dict() for r in stage_log.results],
             'paths': self.paths,
         }

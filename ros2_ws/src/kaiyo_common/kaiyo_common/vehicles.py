@@ -71,7 +71,7 @@ class Mounting:
         """3x3 rotation taking sensor-frame vectors to body FLU (computed once)."""
         cached = self.__dict__.get('_rotation')
         if cached is not None:
-            return cached
+            return cached.copy()        # callers may edit their copy; the cache stays right
         r, p, y = (float(a) for a in self.rpy_rad)
         cr, sr, cp, sp, cy, sy = math.cos(r), math.sin(r), math.cos(p), math.sin(p), \
             math.cos(y), math.sin(y)
@@ -80,7 +80,7 @@ class Mounting:
                       [-sp, cp * sr, cp * cr]])
         m.setflags(write=False)
         self.__dict__['_rotation'] = m     # frozen dataclass: cache outside __setattr__
-        return m
+        return m.copy()
 
 
 @dataclass(frozen=True)

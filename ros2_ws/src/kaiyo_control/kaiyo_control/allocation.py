@@ -42,7 +42,8 @@ class AllocationResult:
     status: AllocationStatus
 
 
-def controllable_dofs(b: np.ndarray, order=(2, 5, 0, 1, 4, 3), tol: float = 1e-6) -> tuple[int, ...]:
+def controllable_dofs(b: np.ndarray, order=(2, 5, 0, 1, 4, 3),
+                      tol: float = 1e-6) -> tuple[int, ...]:
     """DOFs that add rank to B, tried in `order` (heave, yaw, surge, sway, pitch, roll)."""
     chosen: list[int] = []
     rank = 0
@@ -92,7 +93,7 @@ class Allocator:
         self.groups = tuple(groups)
 
     @classmethod
-    def for_vehicle(cls, params, weights=None, priority=DEFAULT_PRIORITY) -> 'Allocator':
+    def for_vehicle(cls, params, weights=None, priority=DEFAULT_PRIORITY) -> Allocator:
         """From kaiyo_common.vehicles.VehicleParams."""
         return cls(params.allocation_matrix(), [t.min_thrust_n for t in params.thrusters],
                    [t.max_thrust_n for t in params.thrusters], weights, priority)

@@ -30,7 +30,7 @@ def _measure(duration_s: float):
     from kaiyo_common.testing import isolate_ros_environment, ros_context
     from kaiyo_control.controller_node import ControllerNode
     from kaiyo_control.modes import Mode
-    from kaiyo_control.vehicle_controller import Estimate, Setpoint, USE_DEPTH, USE_HEADING
+    from kaiyo_control.vehicle_controller import USE_DEPTH, USE_HEADING, Estimate, Setpoint
 
     isolate_ros_environment()
     results = {}
@@ -77,9 +77,11 @@ def run(quick: bool) -> list[Figure]:
     b50, b99 = _jitter(res['bare'])
     c50, c99 = _jitter(res['controller'])
     n = len(res['controller'])
+    # goals are relative to the baseline of the same run (the machine may be shared and
+    # loaded): the controller's own work may add at most 1 ms (p50) / 5 ms (p99) of jitter
     return [
         Figure(f'controller 50 Hz: period jitter p50 (|period - 20 ms|, {n} periods)', c50, 'ms',
-               'bare rclpy 50 Hz timer p50', b50, '<= 1 ms', c50 <= 1.0),
+               'bare rclpy 50 Hz timer p50', b50, '<= baseline + 1 ms', c50 <= b50 + 1.0),
         Figure('controller 50 Hz: period jitter p99', c99, 'ms',
-               'bare rclpy 50 Hz timer p99', b99, '<= 5 ms (a quarter period)', c99 <= 5.0),
+               'bare rclpy 50 Hz timer p99', b99, '<= baseline + 5 ms', c99 <= b99 + 5.0),
     ]

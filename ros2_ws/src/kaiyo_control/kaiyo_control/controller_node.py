@@ -25,8 +25,14 @@ from kaiyo_common.params import ParameterContractError
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_common.vehicles import VehicleFileError, load_vehicle
 from kaiyo_control.control_params import SPECS, config_from_namespace
-from kaiyo_control.vehicle_controller import (Estimate, PilotCommand, Setpoint, SetpointError,
-                                              VehicleController, altitude_from_range)
+from kaiyo_control.vehicle_controller import (
+    Estimate,
+    PilotCommand,
+    Setpoint,
+    SetpointError,
+    VehicleController,
+    altitude_from_range,
+)
 from kaiyo_interfaces.msg import DvlVelocity, MotionSetpoint, ThrusterCommand, VehicleStatus
 from kaiyo_interfaces.srv import SetControlMode
 
@@ -153,6 +159,7 @@ class ControllerNode(Node):
         self.battery = (msg.percentage, msg.voltage)
 
     def on_leak(self, msg: Bool) -> None:
+        # latched: a leak that dries up is still a leak until someone has looked
         self.leak = self.leak or bool(msg.data)
 
     def on_set_mode(self, request, response):

@@ -15,10 +15,10 @@ beam onto the seabed plane, with noise.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -26,10 +26,18 @@ from kaiyo_common.frames import wrap_angle
 from kaiyo_common.vehicles import RHO_SEAWATER, VehicleParams, load_vehicle
 from kaiyo_control.control_params import ControlConfig, config_from_file
 from kaiyo_control.modes import Mode
-from kaiyo_control.vehicle_controller import (USE_ALTITUDE, USE_DEPTH, USE_HEADING,
-                                              USE_PATH, USE_POSITION, USE_SURGE, Estimate,
-                                              Setpoint, VehicleController,
-                                              altitude_from_range)
+from kaiyo_control.vehicle_controller import (
+    USE_ALTITUDE,
+    USE_DEPTH,
+    USE_HEADING,
+    USE_PATH,
+    USE_POSITION,
+    USE_SURGE,
+    Estimate,
+    Setpoint,
+    VehicleController,
+    altitude_from_range,
+)
 from kaiyo_sim.fossen import FossenModel, ThrusterBank, VehicleState
 from kaiyo_sim.waves import Sea, SeaState, WaveBoatHull
 
@@ -117,9 +125,8 @@ class ClosedLoop:
             tau = self.b @ thrust
             if self.hull is not None:
                 self.hull.step_rudder(self.rudder_deg, h)
-                hull, sea, cur = self.hull, self.sea, self.current
-
-                def tau_fn(position, rot, nu, t, base=tau):
+                def tau_fn(position, rot, nu, t, base=tau, hull=self.hull, sea=self.sea,
+                           cur=self.current):
                     return base + hull.forces(position, rot, nu, sea, t, cur).wrench
                 self.state = self.model.step(self.state, tau_fn, self.current, h)
             else:

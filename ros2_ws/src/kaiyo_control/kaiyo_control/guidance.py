@@ -8,13 +8,14 @@ positive, ENU),
     y_int' = delta * e / (delta^2 + (e + kappa * y_int)^2)
 
 The integral term builds the crab angle a steady cross current needs, so the vehicle
-tracks the line instead of an offset parallel to it (plain LOS leaves e = U_c / U * delta
-offset... and worse in waves). The integral's growth is bounded by construction (its rate
-falls as e + kappa y_int grows), so no extra anti-windup is needed.
+tracks the line itself instead of a line offset down-current (plain LOS leaves an offset of
+about delta * U_c / U). The integral's growth is bounded by construction (its rate falls as
+e + kappa y_int grows), so no extra anti-windup is needed.
 
-`go_to_point` gives the bearing to a point with the same crab-angle correction, estimated
-from the measured course over ground versus heading, for station keeping of vehicles that
-cannot hover (the wave boat).
+For vessels that cannot hover (the wave boat): `CurrentEstimator` learns the current and
+the speed through the water from ground velocity and heading; `heading_for_course` crabs
+into it on a LOS leg; `FerryGlide` holds station by gliding back and forth up-current;
+`go_to_point` (measured crab) is the fallback when there is no current to glide against.
 """
 from __future__ import annotations
 
@@ -161,7 +162,8 @@ class CurrentEstimator:
 def heading_for_course(course_rad: float, speed_mps: float, current_xy) -> float:
     """Heading that makes the ground track point along `course_rad` for a vessel moving at
     `speed_mps` through a current `current_xy` (crab-angle feed-forward)."""
-    c_perp = -math.sin(course_rad) * float(current_xy[0]) + math.cos(course_rad) * float(current_xy[1])
+    cx, cy = float(current_xy[0]), float(current_xy[1])
+    c_perp = -math.sin(course_rad) * cx + math.cos(course_rad) * cy
     if speed_mps <= 1e-3:
         return course_rad
     return wrap_angle(course_rad - math.asin(max(-1.0, min(1.0, c_perp / speed_mps))))
@@ -169,11 +171,11 @@ def heading_for_course(course_rad: float, speed_mps: float, current_xy) -> float
 
 @dataclass(frozen=True)
 class FerryGlideParams:
-    half_width_m: float = 1.5       # largest cross-current excursion aimed for, m
+    half_width_m: float = 2.0       # largest cross-current excursion aimed for, m
     along_gain: float = 0.03        # desired along-current speed per metre of error, 1/s
     max_extra_angle_deg: float = 15.0  # steer at most this far beyond the balance angle
                                        # acos(c / s): wider means fast cross-current runs
-    turn_lag_s: float = 3.0         # heading-loop lag added to the turn time, s
+    turn_lag_s: float = 5.0         # heading-loop lag added to the turn time, s
     along_integral_gain: float = 0.002  # 1/s^2: removes the along-current offset left by
                                         # errors of the current / speed estimates
     along_integral_limit_mps: float = 0.2

@@ -61,7 +61,8 @@ class Pid:
         self.integral = 0.0
         self.saturated = False
 
-    def update(self, error: float, error_rate: float, dt: float, feed_forward: float = 0.0) -> float:
+    def update(self, error: float, error_rate: float, dt: float,
+               feed_forward: float = 0.0) -> float:
         if not (math.isfinite(dt) and dt > 0):
             raise ControlConfigError(f'dt = {dt!r} s: must be > 0')
         if not (math.isfinite(error) and math.isfinite(error_rate) and math.isfinite(feed_forward)):
@@ -125,7 +126,8 @@ class ReferenceModel:
             if self.r_dot * err > 0:
                 self.r_dot = 0.0
 
-    def update(self, target: float, dt: float, target_rate: float = 0.0) -> tuple[float, float, float]:
+    def update(self, target: float, dt: float,
+               target_rate: float = 0.0) -> tuple[float, float, float]:
         """Advance by dt toward `target` (moving at `target_rate`); returns (r, r_dot, r_ddot)."""
         w = self.lim.natural_freq_rps
         err = target - self.r

@@ -30,7 +30,7 @@ class StickCommand:
     heave: float = 0.0
     yaw: float = 0.0
 
-    def clipped(self) -> 'StickCommand':
+    def clipped(self) -> StickCommand:
         return StickCommand(*(max(-1.0, min(1.0, v)) for v in
                               (self.surge, self.sway, self.heave, self.yaw)))
 

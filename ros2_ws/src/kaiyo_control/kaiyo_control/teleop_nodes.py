@@ -21,7 +21,14 @@ from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_control.modes import Mode
-from kaiyo_control.teleop import HELP, JoyMapping, JoyTeleop, KeyboardTeleop, StickCommand, TeleopError
+from kaiyo_control.teleop import (
+    HELP,
+    JoyMapping,
+    JoyTeleop,
+    KeyboardTeleop,
+    StickCommand,
+    TeleopError,
+)
 from kaiyo_interfaces.srv import SetControlMode
 
 COMMON = [

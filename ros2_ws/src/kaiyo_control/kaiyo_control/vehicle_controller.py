@@ -31,15 +31,27 @@ from kaiyo_common.frames import wrap_angle
 from kaiyo_common.vehicles import GRAVITY, VehicleParams
 from kaiyo_control.allocation import AllocationStatus, Allocator
 from kaiyo_control.control_params import ControlConfig
-from kaiyo_control.guidance import (CurrentEstimator, FerryGlide, FerryGlideParams,
-                                    LosGuidance, LosParams,
-                                    go_to_point, heading_for_course)
+from kaiyo_control.guidance import (
+    CurrentEstimator,
+    FerryGlide,
+    FerryGlideParams,
+    LosGuidance,
+    LosParams,
+    go_to_point,
+    heading_for_course,
+)
 from kaiyo_control.modes import Mode, ModeChangeResult, ModeManager
 from kaiyo_control.pid import Pid, PidGains, ReferenceLimits, ReferenceModel
 
 # MotionSetpoint.mask bits (same values as the message constants; a node test checks them)
 USE_POSITION, USE_DEPTH, USE_ALTITUDE, USE_HEADING = 1, 2, 4, 8
 USE_SURGE, USE_SWAY, USE_PATH = 16, 32, 64
+
+
+# Station keeping of a vessel that cannot stop: aux thrust per metre down-current of the
+# point, beyond a dead band (the turns between glides already carry it up-current).
+AUX_GAIN_N_PER_M = 10.0
+AUX_DEADBAND_M = 1.0
 
 
 class Health(enum.IntEnum):
@@ -347,8 +359,8 @@ class VehicleController:
         p = self.pilot if pilot_fresh else PilotCommand()
         if mode == Mode.STABILIZED:
             if self._stick(p.heave):
-                self._hold['depth'] = max(0.0, -float(est.position[2])
-                                          - self._stick(p.heave) * self.cfg.pilot_climb_rate_mps * 0.5)
+                lead = self._stick(p.heave) * self.cfg.pilot_climb_rate_mps * 0.5  # 0.5 s ahead
+                self._hold['depth'] = max(0.0, -float(est.position[2]) - lead)
                 depth_rate = -self._stick(p.heave) * self.cfg.pilot_climb_rate_mps
             if self._stick(p.yaw):
                 self._hold['heading'] = wrap_angle(
@@ -443,8 +455,9 @@ class VehicleController:
                     # foils alone may barely beat the current: when we are down-current of
                     # the point, add aux thrust (forward only) in proportion
                     e_al = self.ferry.along_error_m
-                    if e_al > 0.0:
-                        tau[0] += min(self.cfg.speed_out_limit_n, self.cfg.position_kp * e_al)
+                    if e_al > AUX_DEADBAND_M:
+                        tau[0] += min(self.cfg.speed_out_limit_n,
+                                      AUX_GAIN_N_PER_M * (e_al - AUX_DEADBAND_M))
                 if not self.ferry.feasible:
                     health, msg = Health.WARN, ('station keeping: current faster than the '
                                                 'vessel; heading up-current')

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from kaiyo_common.vehicles import load_vehicle
-from kaiyo_control.allocation import (AllocationError, AllocationStatus, Allocator,
-                                      controllable_dofs)
+from kaiyo_control.allocation import AllocationError, AllocationStatus, Allocator, controllable_dofs
 
 
 @pytest.fixture(scope='module')

@@ -8,9 +8,9 @@ from rclpy.parameter import Parameter
 
 from kaiyo_common.params import ParameterContractError
 from kaiyo_common.testing import Probe, ros_context
+from kaiyo_control import vehicle_controller as vc
 from kaiyo_control.controller_node import ControllerNode
 from kaiyo_control.modes import Mode
-from kaiyo_control import vehicle_controller as vc
 from kaiyo_interfaces.msg import MotionSetpoint, ThrusterCommand, VehicleStatus
 from kaiyo_interfaces.srv import SetControlMode
 

@@ -4,8 +4,14 @@ import math
 import numpy as np
 import pytest
 
-from kaiyo_control.guidance import (CurrentEstimator, FerryGlide, GuidanceError, LosGuidance,
-                                    LosParams, heading_for_course)
+from kaiyo_control.guidance import (
+    CurrentEstimator,
+    FerryGlide,
+    GuidanceError,
+    LosGuidance,
+    LosParams,
+    heading_for_course,
+)
 
 
 def test_los_geometry():

@@ -8,9 +8,18 @@ from kaiyo_common.vehicles import load_vehicle
 from kaiyo_control.control_params import config_from_values
 from kaiyo_control.evaluation import load_config
 from kaiyo_control.modes import Mode, ModeChange
-from kaiyo_control.vehicle_controller import (USE_ALTITUDE, USE_DEPTH, USE_HEADING, Estimate,
-                                              Health, PilotCommand, Setpoint, SetpointError,
-                                              VehicleController, altitude_from_range)
+from kaiyo_control.vehicle_controller import (
+    USE_ALTITUDE,
+    USE_DEPTH,
+    USE_HEADING,
+    Estimate,
+    Health,
+    PilotCommand,
+    Setpoint,
+    SetpointError,
+    VehicleController,
+    altitude_from_range,
+)
 
 
 @pytest.fixture

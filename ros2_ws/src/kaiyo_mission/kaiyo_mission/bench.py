@@ -18,7 +18,6 @@ import yaml
 
 from kaiyo_common.bench import Figure, time_call
 from kaiyo_common.paths import data_path
-
 from kaiyo_mission.execution import MissionExecution, VehicleState
 from kaiyo_mission.validator import validate_text
 

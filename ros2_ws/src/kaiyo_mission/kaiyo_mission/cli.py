@@ -79,9 +79,9 @@ def cmd_plan(args) -> int:
 
 def _ros_client(vehicle: str):
     import rclpy
+    from rclpy.signals import SignalHandlerOptions
 
     from kaiyo_mission.client import MissionClient
-    from rclpy.signals import SignalHandlerOptions
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     # rclpy's own SIGINT handler would shut the context down under us; with it off, Ctrl-C
     # raises KeyboardInterrupt and the context stays valid to cancel the goal cleanly
@@ -115,7 +115,8 @@ def cmd_run(args) -> int:
                 fb = client.feedback
                 if fb is not None:
                     line = (f'[{fb.state:8s}] step {fb.step_index + 1}/{fb.step_count} '
-                            f'{fb.step_name:28s} {fb.progress * 100:5.1f} %  ETA {fb.eta_s / 60:5.1f} min')
+                            f'{fb.step_name:28s} {fb.progress * 100:5.1f} %  '
+                            f'ETA {fb.eta_s / 60:5.1f} min')
                     if line != last:
                         print('\r' + line, end='', flush=True)
                         last = line

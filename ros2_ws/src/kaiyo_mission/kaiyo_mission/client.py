@@ -19,13 +19,14 @@ from enum import Enum
 
 import rclpy
 from action_msgs.msg import GoalStatus
-from kaiyo_interfaces.action import RunMission
-from kaiyo_interfaces.srv import AcknowledgeSafety, ValidateMission
 from rclpy.action import ActionClient
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from std_srvs.srv import SetBool
+
+from kaiyo_interfaces.action import RunMission
+from kaiyo_interfaces.srv import AcknowledgeSafety, ValidateMission
 
 
 class MissionOutcome(Enum):

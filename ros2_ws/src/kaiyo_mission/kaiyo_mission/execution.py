@@ -93,7 +93,8 @@ class ExecConfig:
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f'ExecConfig.{name} = {v!r} must be > 0')
         if not (math.isfinite(self.timeout_margin_s) and self.timeout_margin_s >= 0):
-            raise ValueError(f'ExecConfig.timeout_margin_s = {self.timeout_margin_s!r} must be >= 0')
+            raise ValueError(f'ExecConfig.timeout_margin_s = {self.timeout_margin_s!r} '
+                             'must be >= 0')
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,10 @@ class MissionExecution:
     def cancel(self, now: float, reason: str = 'canceled by the operator') -> None:
         self._finish(Outcome.CANCELED, reason)
 
+    def fail(self, reason: str) -> None:
+        """End the run as FAILED for a reason found outside (e.g. a pilot took control)."""
+        self._finish(Outcome.FAILED, reason)
+
     def abort_safety(self, reason: str) -> None:
         """The safety supervisor took over the vehicle: stop driving it."""
         self._finish(Outcome.ABORTED_SAFETY, reason)
@@ -248,7 +253,8 @@ class MissionExecution:
     def feedback(self, now: float) -> Feedback:
         leg = self.leg
         done_est = self._done_est + self._fraction * leg.est_time_s
-        progress = 1.0 if self.outcome is Outcome.SUCCEEDED else min(1.0, done_est / self._total_est)
+        progress = 1.0 if self.outcome is Outcome.SUCCEEDED else \
+            min(1.0, done_est / self._total_est)
         state = {RunState.PAUSED: 'paused', RunState.DONE: 'done'}.get(self.state, 'running')
         if self.state is RunState.RUNNING and leg.kind in ('hover', 'hold'):
             state = 'holding'

@@ -25,9 +25,6 @@ from __future__ import annotations
 import math
 import threading
 
-from kaiyo_interfaces.action import RunMission
-from kaiyo_interfaces.msg import MotionSetpoint, SafetyEvent, VehicleStatus
-from kaiyo_interfaces.srv import SetControlMode, ValidateMission
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -40,7 +37,9 @@ from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParamSpec
 from kaiyo_common.qos import EVENTS, LATCHED, RELIABLE, SENSOR
 from kaiyo_common.ros_params import declare_contract
-
+from kaiyo_interfaces.action import RunMission
+from kaiyo_interfaces.msg import MotionSetpoint, SafetyEvent, VehicleStatus
+from kaiyo_interfaces.srv import SetControlMode, ValidateMission
 from kaiyo_mission.execution import ExecConfig, MissionExecution, Outcome, VehicleState
 from kaiyo_mission.planner import DEFAULT_WATER_DEPTH_M
 from kaiyo_mission.validator import validate_text
@@ -62,6 +61,8 @@ SPECS = [
               min_value=0.0, max_value=3600.0),
     ParamSpec('odometry_timeout_s', 'float', 'No odometry for this long fails the mission, s',
               2.0, min_value=0.1, max_value=60.0),
+    ParamSpec('start_timeout_s', 'float', 'At a goal, wait this long for fresh odometry, s',
+              5.0, min_value=0.1, max_value=120.0),
     ParamSpec('control_timeout_s', 'float', 'Wait for set_control_mode to answer, s', 5.0,
               min_value=0.1, max_value=60.0),
     ParamSpec('water_depth_m', 'float', 'Site water depth assumed by the estimate, m',
@@ -131,7 +132,8 @@ class MissionExecutorNode(Node):
 
     def call_mode(self, mode: int, arm: bool, wait: bool = True) -> tuple[bool, str]:
         """Ask the controller for a mode; (accepted, message)."""
-        if not self.mode_client.wait_for_service(timeout_sec=self.params.control_timeout_s if wait else 0.0):
+        wait_s = self.params.control_timeout_s if wait else 0.0
+        if not self.mode_client.wait_for_service(timeout_sec=wait_s):
             return False, f'{self.mode_client.srv_name} is not available'
         future = self.mode_client.call_async(SetControlMode.Request(mode=mode, arm=arm))
         if not wait:
@@ -179,7 +181,7 @@ class MissionExecutorNode(Node):
             elif self.seen_auto and msg.mode in _FINAL_MODES:
                 name = _FINAL_MODES[msg.mode]
                 if msg.mode in (VehicleStatus.MODE_MANUAL, VehicleStatus.MODE_STABILIZED):
-                    run._finish(Outcome.FAILED, f'the pilot took control ({name} mode)')
+                    run.fail(f'the pilot took control ({name} mode)')
                 else:
                     run.abort_safety(f'the vehicle left AUTO for {name} (safety supervisor)')
 
@@ -254,9 +256,10 @@ class MissionExecutorNode(Node):
             return self._refuse(goal_handle, result, Outcome.ABORTED_SAFETY,
                                 f'latched safety events ({rules}): acknowledge them first '
                                 f'(safety/acknowledge)')
-        if not self._wait_for_odometry(self.params.odometry_timeout_s):
+        if not self._wait_for_odometry(self.params.start_timeout_s):
             return self._refuse(goal_handle, result, Outcome.FAILED,
-                                'no fresh odometry: is the navigation running?')
+                                f'no fresh odometry in {self.params.start_timeout_s:g} s: is '
+                                'the navigation running?')
         ok, msg = self.call_mode(VehicleStatus.MODE_AUTO, True)
         if not ok:
             return self._refuse(goal_handle, result, Outcome.FAILED,

@@ -7,7 +7,7 @@ sequences of (x, y) vertices, open (the last vertex is not repeated) and of eith
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 Point = tuple[float, float]
 EPS = 1e-9
@@ -94,7 +94,7 @@ def segment_inside_polygon(a: Point, b: Point, poly: Sequence[Point]) -> bool:
         if -EPS <= t <= 1 + EPS and -EPS <= u <= 1 + EPS:
             ts.append(min(1.0, max(0.0, t)))
     ts.sort()
-    for t0, t1 in zip(ts, ts[1:]):
+    for t0, t1 in zip(ts, ts[1:], strict=False):
         tm = 0.5 * (t0 + t1)
         if not point_in_polygon((a[0] + tm * dx, a[1] + tm * dy), poly):
             return False
@@ -154,7 +154,8 @@ def distance_to_polygon_edge(p: Point, poly: Sequence[Point]) -> float:
     for i in range(n):
         a, b = poly[i], poly[(i + 1) % n]
         ex, ey = b[0] - a[0], b[1] - a[1]
-        L2 = ex * ex + ey * ey
-        t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * ex + (p[1] - a[1]) * ey) / L2))
+        len2 = ex * ex + ey * ey
+        t = 0.0 if len2 == 0 else \
+            max(0.0, min(1.0, ((p[0] - a[0]) * ex + (p[1] - a[1]) * ey) / len2))
         best = min(best, math.hypot(p[0] - a[0] - t * ex, p[1] - a[1] - t * ey))
     return best

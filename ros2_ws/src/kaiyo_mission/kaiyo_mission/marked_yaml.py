@@ -124,7 +124,8 @@ def load_marked(text: str):
         raise MarkedYamlError(line, 'yaml', f'not valid YAML: {problem}') from None
     except yaml.reader.ReaderError as err:  # a character YAML does not allow; no mark
         line = text[:err.position].count('\n') + 1
-        raise MarkedYamlError(line, 'yaml', f'not valid YAML: character U+{_code(err.character):04X} '
+        raise MarkedYamlError(line, 'yaml', 'not valid YAML: character '
+                              f'U+{_code(err.character):04X} '
                               f'is not allowed ({err.reason})') from None
     if node is None:
         return None, LineIndex({(): 1})

@@ -24,13 +24,12 @@ Design
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from kaiyo_common.vehicles import Camera, VehicleParams
-
 from kaiyo_mission import geometry
 from kaiyo_mission.mission import Mission, Step, Vertical
 
@@ -147,7 +146,8 @@ def line_spacing(camera: Camera, altitude_m: float, overlap: float) -> float:
 
 # -- boustrophedon ----------------------------------------------------------------------
 
-def _line_count(poly: Sequence[tuple[float, float]], yaw: float, spacing: float) -> tuple[int, float]:
+def _line_count(poly: Sequence[tuple[float, float]], yaw: float,
+                spacing: float) -> tuple[int, float]:
     rot = [geometry.rotate(p, -yaw) for p in poly]
     ys = [p[1] for p in rot]
     width = max(ys) - min(ys)

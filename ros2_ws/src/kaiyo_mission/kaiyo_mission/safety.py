@@ -35,10 +35,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Sequence
 
 from kaiyo_mission import geometry
 
@@ -273,11 +273,13 @@ class Supervisor:
 
     def min_altitude(self) -> float:
         m = self.mission
-        return max(self.config.min_altitude_m, m.min_altitude_m) if m else self.config.min_altitude_m
+        c = self.config.min_altitude_m
+        return max(c, m.min_altitude_m) if m else c
 
     def reserve(self) -> float:
         m = self.mission
-        return max(self.config.battery_reserve, m.battery_reserve) if m else self.config.battery_reserve
+        c = self.config.battery_reserve
+        return max(c, m.battery_reserve) if m else c
 
     def fences(self) -> list:
         out = []

@@ -38,12 +38,17 @@ import numpy as np
 from kaiyo_common.frames import rpy_from_quat
 from kaiyo_common.paths import data_path
 from kaiyo_common.vehicles import load_vehicle
-
 from kaiyo_mission import geometry
 from kaiyo_mission.execution import ExecConfig, MissionExecution, Outcome, VehicleState
-from kaiyo_mission.safety import (Action, MissionLimits, SensorWatch, Supervisor,
-                                  SupervisorConfig, altitude_from_altimeter)
 from kaiyo_mission.planner import cruise_power_w, vertical_power_w
+from kaiyo_mission.safety import (
+    Action,
+    MissionLimits,
+    SensorWatch,
+    Supervisor,
+    SupervisorConfig,
+    altitude_from_altimeter,
+)
 from kaiyo_mission.validator import validate_text
 
 MODE_AUTO, MODE_HOLD, MODE_SURFACE, MODE_RETURN = 2, 3, 4, 5
@@ -235,7 +240,6 @@ class _Runner:
     def execute(self) -> ScenarioResult:
         sc, sim, sup, ctl, run = self.sc, self.sim, self.sup, self.ctl, self.run
         v = sc.vehicle
-        dt = sim.dt
         s, est = self.estimate(0.0)
         res = ctl.request_mode(MODE_AUTO, True, 0.0, est)
         if not res.success:

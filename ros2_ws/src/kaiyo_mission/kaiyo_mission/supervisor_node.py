@@ -21,8 +21,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from kaiyo_interfaces.msg import DvlVelocity, SafetyEvent, ThrusterState, VehicleStatus
-from kaiyo_interfaces.srv import AcknowledgeSafety, SetControlMode
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
@@ -35,11 +33,23 @@ from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_common.qos import EVENTS, LATCHED, SENSOR
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_common.vehicles import VehicleFileError, load_vehicle
-
+from kaiyo_interfaces.msg import DvlVelocity, SafetyEvent, ThrusterState, VehicleStatus
+from kaiyo_interfaces.srv import AcknowledgeSafety, SetControlMode
 from kaiyo_mission.planner import cruise_power_w, vertical_power_w
-from kaiyo_mission.safety import (ACTION_NAMES, RULES, Action, Event, EventLog, MissionLimits,
-                                  SafetyConfigError, SensorWatch, Supervisor, SupervisorConfig,
-                                  altitude_from_altimeter, default_log_path)
+from kaiyo_mission.safety import (
+    ACTION_NAMES,
+    RULES,
+    Action,
+    Event,
+    EventLog,
+    MissionLimits,
+    SafetyConfigError,
+    SensorWatch,
+    Supervisor,
+    SupervisorConfig,
+    altitude_from_altimeter,
+    default_log_path,
+)
 from kaiyo_mission.validator import validate_text
 
 ACTION_CHOICES = ('none', 'hold', 'surface', 'return')
@@ -135,7 +145,8 @@ def parse_fence(text: str) -> list[tuple[float, float]]:
                                          'outside lat [-90, 90] / lon [-180, 180]')
         points.append((lat, lon))
     if len(points) < 3:
-        raise ParameterContractError('geofence', text, f'needs at least 3 points, got {len(points)}')
+        raise ParameterContractError('geofence', text,
+                                     f'needs at least 3 points, got {len(points)}')
     return points
 
 

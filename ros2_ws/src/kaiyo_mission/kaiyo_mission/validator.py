@@ -23,18 +23,27 @@ YAML syntax errors (`yaml`, `duplicate_key`) stop at pass 0: nothing else can be
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from kaiyo_common.geodesy import Datum, GeodesyError, TOWER, datum_from_spec
+from kaiyo_common.geodesy import TOWER, Datum, GeodesyError, datum_from_spec
 from kaiyo_common.vehicles import VehicleFileError, VehicleParams, load_vehicle
-
 from kaiyo_mission import geometry
 from kaiyo_mission.marked_yaml import LineIndex, MarkedYamlError, load_marked
-from kaiyo_mission.mission import (COMMS_LOSS_ACTIONS, STEP_KINDS, Issue, Limits, Mission,
-                                   Position, Severity, Step, Vertical)
-from kaiyo_mission.planner import (DEFAULT_WATER_DEPTH_M, Plan, PlanError, build_plan)
+from kaiyo_mission.mission import (
+    COMMS_LOSS_ACTIONS,
+    STEP_KINDS,
+    Issue,
+    Limits,
+    Mission,
+    Position,
+    Severity,
+    Step,
+    Vertical,
+)
+from kaiyo_mission.planner import DEFAULT_WATER_DEPTH_M, Plan, PlanError, build_plan
 
 #: Every rule id the validator can report, with what it checks (for docs and tests).
 RULES = {
@@ -73,8 +82,8 @@ STEP_KEYS = {
 MAX_STEPS = 500
 MAX_POLYGON_POINTS = 200
 MAX_EXTENT_M = 50_000.0       # positions farther than this from the datum are a typo, m
-DURATION_WARN_FRACTION = 0.8
-DEFAULT_RUN_IN_M = 3.0        # lead-in before each survey line, m (settle after the turn)  # warn when the estimate uses more than this of max_duration
+DURATION_WARN_FRACTION = 0.8  # warn when the estimate uses more than this of max_duration
+DEFAULT_RUN_IN_M = 3.0        # lead-in before each survey line, m (settle after the turn)
 
 
 @dataclass
@@ -355,7 +364,6 @@ def _step(ctx: _Ctx, raw: Any, i: int, datum: Datum | None,
     ctx.keys(body, STEP_KEYS[kind], set(), path)
     line = ctx.lines.line(path)
     n_err = len(ctx.errors)
-    max_speed = vp.max_speed_mps if vp else 5.0
     default_speed = vp.nominal_speed_mps if vp else None
 
     def speed():
@@ -564,7 +572,8 @@ def validate_text(text: str, file: str = '<mission>',
     raw_steps = top.get('steps')
     if 'steps' in top:
         if not isinstance(raw_steps, list) or not raw_steps:
-            ctx.error(('steps',), 'steps', f'steps must be a non-empty list, got {_kind(raw_steps)}')
+            ctx.error(('steps',), 'steps',
+                      f'steps must be a non-empty list, got {_kind(raw_steps)}')
         elif len(raw_steps) > MAX_STEPS:
             ctx.error(('steps',), 'steps', f'{len(raw_steps)} steps (at most {MAX_STEPS})')
         else:

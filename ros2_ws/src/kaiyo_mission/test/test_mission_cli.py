@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from kaiyo_interfaces.msg import VehicleStatus
+from mission_test_peers import ControllerPeer
 
-from conftest import ControllerPeer
+from kaiyo_interfaces.msg import VehicleStatus
 from kaiyo_mission.cli import main
 
 HERE = Path(__file__).resolve().parent
@@ -88,6 +88,10 @@ steps:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cli = None
     try:
+        deadline = time.monotonic() + 30
+        while peer.count_subscribers('/hover_auv/odometry') < 1:   # the executor is up
+            assert executor.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
         cli = subprocess.Popen([sys.executable, '-m', 'kaiyo_mission.cli', 'mission', 'run',
                                 str(mission), '--vehicle', 'hover_auv', '--wait', '30'],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -10,9 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from kaiyo_mission.execution import (USE_ALTITUDE, USE_DEPTH, USE_HEADING, USE_PATH,
-                                     USE_POSITION, ExecConfig,
-                                     ExecutionError, MissionExecution, Outcome, VehicleState)
+from kaiyo_mission.execution import (
+    USE_ALTITUDE,
+    USE_DEPTH,
+    USE_HEADING,
+    USE_PATH,
+    USE_POSITION,
+    ExecConfig,
+    ExecutionError,
+    MissionExecution,
+    Outcome,
+    VehicleState,
+)
 from kaiyo_mission.validator import validate_file, validate_text
 
 REPO = Path(__file__).resolve().parents[4]
@@ -82,7 +91,7 @@ def test_example_runs_to_success_with_monotonic_progress(example):
     assert run.steps_completed == 4
     assert veh.depth <= 0.3
     progress = [f.progress for f in fb]
-    assert all(b >= a - 1e-9 for a, b in zip(progress, progress[1:]))
+    assert all(b >= a - 1e-9 for a, b in zip(progress, progress[1:], strict=False))
     assert progress[0] < 0.05 and run.feedback(t).progress == 1.0
     etas = [f.eta_s for f in fb]
     assert etas[0] == pytest.approx(example.plan.duration_s, rel=0.05)
@@ -121,6 +130,12 @@ def test_cancel_and_safety_abort_are_outcomes(example):
     run2.start(0.0, KinematicVehicle().state(0.0))
     run2.abort_safety('leak')
     assert run2.outcome is Outcome.ABORTED_SAFETY and 'leak' in run2.reason
+    run2.fail('later reasons do not overwrite the first outcome')
+    assert run2.outcome is Outcome.ABORTED_SAFETY
+    run3 = MissionExecution(example.mission, example.plan)
+    run3.start(0.0, KinematicVehicle().state(0.0))
+    run3.fail('the pilot took control (MANUAL mode)')
+    assert run3.outcome is Outcome.FAILED and run3.done
 
 
 def test_stuck_vehicle_fails_the_leg_with_a_reason(example):

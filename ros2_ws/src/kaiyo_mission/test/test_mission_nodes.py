@@ -8,14 +8,13 @@ import json
 import time
 
 import pytest
-from kaiyo_interfaces.msg import SafetyEvent, VehicleStatus
+from mission_test_peers import ControllerPeer
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
 
 from kaiyo_common.params import ParameterContractError
 from kaiyo_common.qos import EVENTS, RELIABLE
-
-from conftest import ControllerPeer
+from kaiyo_interfaces.msg import SafetyEvent, VehicleStatus
 from kaiyo_mission.client import MissionClient, MissionOutcome
 from kaiyo_mission.executor_node import MissionExecutorNode
 from kaiyo_mission.supervisor_node import SafetySupervisorNode
@@ -252,3 +251,25 @@ def test_installed_params_files_load(rig, tmp_path):
         '--ros-args', '--params-file', str(config / 'mission_executor.yaml')])
     assert ex.params.rate_hz == 10.0 and ex.params.acceptance_radius_m == 1.0
     ex.destroy_node()
+
+
+def test_fence_parameter_parsing():
+    from kaiyo_mission.supervisor_node import parse_fence
+    assert parse_fence('35.31, 139.34; 35.31, 139.35; 35.30, 139.35;') == \
+        [(35.31, 139.34), (35.31, 139.35), (35.30, 139.35)]
+    with pytest.raises(ParameterContractError, match="point 2 '35.31' must be 'lat, lon'"):
+        parse_fence('35.31, 139.34; 35.31; 35.30, 139.35')
+    with pytest.raises(ParameterContractError, match='outside lat'):
+        parse_fence('95, 139.34; 35.31, 139.35; 35.30, 139.35')
+
+
+def test_invalid_dvl_samples_count_as_silence():
+    from kaiyo_interfaces.msg import DvlVelocity
+    from kaiyo_mission.supervisor_node import _sensor_value
+    msg = DvlVelocity(velocity_valid=True)
+    msg.velocity.x = 0.3
+    assert _sensor_value('dvl', msg) == (0.3, 0.0, 0.0)
+    msg.velocity_valid = False
+    assert _sensor_value('dvl', msg) is None
+    msg.velocity_valid, msg.velocity.x = True, float('nan')
+    assert _sensor_value('dvl', msg) is None

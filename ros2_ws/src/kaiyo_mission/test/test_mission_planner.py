@@ -10,10 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaiyo_common.vehicles import load_vehicle
-
 from kaiyo_mission import geometry
-from kaiyo_mission.planner import (PlanError, best_heading_yaw, cruise_power_w, footprint_width,
-                                   line_spacing, plan_to_geojson, survey_lines)
+from kaiyo_mission.planner import (
+    PlanError,
+    best_heading_yaw,
+    cruise_power_w,
+    footprint_width,
+    line_spacing,
+    plan_to_geojson,
+    survey_lines,
+)
 from kaiyo_mission.validator import validate_file
 
 REPO = Path(__file__).resolve().parents[4]
@@ -82,8 +88,8 @@ def test_every_point_of_a_rectangle_is_within_half_spacing_of_a_line(w, h, deg, 
 
 def _dist_to_segment(p, a, b):
     ax, ay = b[0] - a[0], b[1] - a[1]
-    L2 = ax * ax + ay * ay
-    t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * ax + (p[1] - a[1]) * ay) / L2))
+    len2 = ax * ax + ay * ay
+    t = 0.0 if len2 == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * ax + (p[1] - a[1]) * ay) / len2))
     return math.hypot(p[0] - a[0] - t * ax, p[1] - a[1] - t * ay)
 
 

@@ -4,8 +4,18 @@ import math
 
 import pytest
 
-from kaiyo_mission.safety import (RULES, Action, Event, EventLog, Level, MissionLimits,
-                                  SafetyConfigError, SensorWatch, Supervisor, SupervisorConfig)
+from kaiyo_mission.safety import (
+    RULES,
+    Action,
+    Event,
+    EventLog,
+    Level,
+    MissionLimits,
+    SafetyConfigError,
+    SensorWatch,
+    Supervisor,
+    SupervisorConfig,
+)
 
 FENCE = [(-100.0, -100.0), (100.0, -100.0), (100.0, 100.0), (-100.0, 100.0)]
 
@@ -194,3 +204,15 @@ def test_event_log_is_json_lines_and_survives_reopen(tmp_path):
     assert rows[0]['action'] == 'surface' and rows[0]['severity'] == 'critical'
     assert rows[1]['value'] is None and rows[1]['subject'] == 'dvl' and rows[1]['mission'] == 'm1'
     json.loads(path.read_text().splitlines()[0])
+
+
+def test_altimeter_range_is_converted_to_the_origin_altitude():
+    from kaiyo_mission.safety import altitude_from_altimeter
+    down = (0.0, 0.0, -1.0)
+    # sensor 0.3 m below the origin: the origin is 0.3 m higher than the range says
+    assert altitude_from_altimeter(1.2, (0.2, 0.0, -0.3), down) == pytest.approx(1.5)
+    tilted = (math.sin(0.3), 0.0, -math.cos(0.3))
+    assert altitude_from_altimeter(2.0, (0.0, 0.0, 0.0), tilted) == \
+        pytest.approx(2.0 * math.cos(0.3))
+    assert math.isnan(altitude_from_altimeter(2.0, (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)))
+    assert math.isnan(altitude_from_altimeter(math.inf, (0.0, 0.0, 0.0), down))

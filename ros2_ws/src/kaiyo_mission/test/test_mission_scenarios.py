@@ -12,8 +12,15 @@ pytest.importorskip('kaiyo_sim.simulation')
 pytest.importorskip('kaiyo_control.vehicle_controller')
 
 from kaiyo_mission.safety import RULES  # noqa: E402
-from kaiyo_mission.scenarios import (COVERAGE_GOAL, REACTION_GOAL_S, Scenario,  # noqa: E402
-                                     ScenarioError, default_suite, run_scenario, run_suite)
+from kaiyo_mission.scenarios import (  # noqa: E402
+    COVERAGE_GOAL,
+    REACTION_GOAL_S,
+    Scenario,
+    ScenarioError,
+    default_suite,
+    run_scenario,
+    run_suite,
+)
 
 
 def test_suite_has_a_nominal_survey_per_vehicle_and_a_scenario_per_rule():

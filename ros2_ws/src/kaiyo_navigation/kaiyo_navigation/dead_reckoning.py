@@ -21,8 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kaiyo_navigation.ekf import (EkfConfig, NavEkf, UpdateResult, depth_from_pressure,
-                                  normal_gravity, rotation_rpy)
+from kaiyo_navigation.ekf import (
+    EkfConfig,
+    NavEkf,
+    UpdateResult,
+    depth_from_pressure,
+    normal_gravity,
+    rotation_rpy,
+)
 
 RHO = 1025.0            # kg/m^3 sea water
 P_ATM = 101325.0        # Pa

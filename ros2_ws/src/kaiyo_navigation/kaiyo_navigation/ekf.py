@@ -93,6 +93,7 @@ class EkfConfig:
     gps_lever_m: tuple = (0.0, 0.0, 0.0)
     usbl_lever_m: tuple = (0.0, 0.0, 0.0)
     reset_after_rejections: int = 20         # absolute fixes: re-seed after this many in a row
+    dvl_reset_after_rejections: int = 3      # DVL / attitude: re-seed after this many in a row
 
     def __post_init__(self) -> None:
         for name in ('accel_noise_mps2', 'gyro_noise_rps', 'position_noise_mps', 'max_lag_s',
@@ -107,15 +108,17 @@ class EkfConfig:
                      'dvl_lever_m', 'gps_lever_m', 'usbl_lever_m'):
             v = np.asarray(getattr(self, name), dtype=float)
             if v.shape != (3,) or not np.all(np.isfinite(v)):
-                raise EkfError(f'EkfConfig.{name} = {getattr(self, name)!r}: must be 3 finite numbers')
+                raise EkfError(f'EkfConfig.{name} = {getattr(self, name)!r}: '
+                               'must be 3 finite numbers')
         if np.any(np.asarray(self.initial_position_std_m) <= 0):
             raise EkfError('EkfConfig.initial_position_std_m: every value must be > 0')
         r = np.asarray(self.dvl_rotation, dtype=float)
         if r.shape != (3, 3) or not np.allclose(r @ r.T, np.eye(3), atol=1e-6):
             raise EkfError('EkfConfig.dvl_rotation must be a 3x3 rotation matrix')
-        if not isinstance(self.reset_after_rejections, int) or self.reset_after_rejections < 1:
-            raise EkfError(f'EkfConfig.reset_after_rejections = {self.reset_after_rejections!r}: '
-                           'must be an integer >= 1')
+        for name in ('reset_after_rejections', 'dvl_reset_after_rejections'):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise EkfError(f'EkfConfig.{name} = {v!r}: must be an integer >= 1')
 
 
 # -- rotation helpers (static x-y-z: R = Rz(yaw) Ry(pitch) Rx(roll)) -----------------------
@@ -227,6 +230,7 @@ class NavEkf:
         self.initialized = False
         self._gate = _CHI2[self.cfg.gate_probability]
         self._abs_rejections = {'gps': 0, 'usbl': 0}
+        self._rate_rejections = {'dvl': 0, 'attitude': 0}
         self._dvl_r = np.asarray(self.cfg.dvl_rotation, dtype=float)
         self._levers = {k: np.asarray(getattr(self.cfg, f'{k}_lever_m'), dtype=float)
                         for k in ('depth', 'dvl', 'gps', 'usbl')}
@@ -307,6 +311,28 @@ class NavEkf:
         self.P = i_kh @ self.P @ i_kh.T + k @ r @ k.T   # Joseph form: stays symmetric PD
         return UpdateOutcome(UpdateResult.ACCEPTED, d2)
 
+    def _persistent(self, which: str, out: UpdateOutcome, block: slice, value,
+                    cov) -> UpdateOutcome:
+        """A rate-like measurement (velocity, attitude) that the gate refuses again and again
+        means the estimate, not the sensor, is off (e.g. a thrust change faster than the
+        process noise allows): after dvl_reset_after_rejections in a row, take the
+        measurement as the new state of that block, with its covariance, and decorrelate."""
+        if out.result is not UpdateResult.REJECTED_GATE:
+            if out.accepted:
+                self._rate_rejections[which] = 0
+            return out
+        self._rate_rejections[which] += 1
+        if self._rate_rejections[which] < self.cfg.dvl_reset_after_rejections:
+            return out
+        self._rate_rejections[which] = 0
+        self.x[block] = value
+        self.P[block, :] = 0.0
+        self.P[:, block] = 0.0
+        self.P[block, block] = cov
+        return UpdateOutcome(UpdateResult.ACCEPTED, out.mahalanobis_sq,
+                             f'{which} re-seeded after {self.cfg.dvl_reset_after_rejections} '
+                             'rejected measurements')
+
     @staticmethod
     def _cov(cov, dim: int, name: str) -> np.ndarray | None:
         c = np.asarray(cov, dtype=float)
@@ -351,7 +377,8 @@ class NavEkf:
         h = np.zeros((3, N))
         h[:, IA] = np.eye(3)
         resid = np.array([wrap_angle(z[i] - self.x[6 + i]) for i in range(3)])
-        return self._update(resid, h, np.diag(std ** 2))
+        return self._persistent('attitude', self._update(resid, h, np.diag(std ** 2)),
+                                IA, z, np.diag(std ** 2))
 
     def update_depth(self, stamp_s: float, depth_m: float, std_m: float) -> UpdateOutcome:
         """Depth of the pressure sensor (m, positive down)."""
@@ -369,7 +396,8 @@ class NavEkf:
         resid = np.array([-depth_m - (self.x[2] + off[2])])
         return self._update(resid, h, np.array([[std_m ** 2]]))
 
-    def update_dvl(self, stamp_s: float, velocity_mps, covariance, valid: bool = True) -> UpdateOutcome:
+    def update_dvl(self, stamp_s: float, velocity_mps, covariance,
+                   valid: bool = True) -> UpdateOutcome:
         """DVL bottom-lock velocity in the DVL frame; covariance 3x3 (m/s)^2 or 3 variances."""
         if not valid:
             return UpdateOutcome(UpdateResult.REJECTED_INVALID, reason='no bottom lock')
@@ -384,7 +412,9 @@ class NavEkf:
         pred = m_t @ (self.x[IV] + np.cross(self.omega, self._levers['dvl']))
         h = np.zeros((3, N))
         h[:, IV] = m_t
-        return self._update(z - pred, h, r)
+        v_meas = self._dvl_r @ z - np.cross(self.omega, self._levers['dvl'])
+        return self._persistent('dvl', self._update(z - pred, h, r), IV, v_meas,
+                                self._dvl_r @ r @ self._dvl_r.T)
 
     def _update_absolute(self, which: str, stamp_s: float, pos, cov, dims: int) -> UpdateOutcome:
         z = np.asarray(pos, dtype=float)
@@ -417,7 +447,8 @@ class NavEkf:
             self._abs_rejections[which] = 0
         return out
 
-    def update_gps(self, stamp_s: float, east_m: float, north_m: float, covariance) -> UpdateOutcome:
+    def update_gps(self, stamp_s: float, east_m: float, north_m: float,
+                   covariance) -> UpdateOutcome:
         """GPS fix converted to map ENU (m); covariance 2x2 m^2. Used only at the surface."""
         if self.initialized and -self.x[2] > self.cfg.gps_max_depth_m:
             return UpdateOutcome(UpdateResult.REJECTED_CONDITION,
@@ -429,6 +460,17 @@ class NavEkf:
         return self._update_absolute('usbl', stamp_s, position_m, covariance, 3)
 
     # -- output ------------------------------------------------------------------------
+    def state_at(self, stamp_s: float) -> NavState:
+        """The estimate extrapolated to `stamp_s` *without* moving the filter's time, so
+        measurements stamped before `stamp_s` but arriving later are still fused."""
+        if self.t is None or not stamp_s > self.t:
+            return self.state()
+        saved = (self.x.copy(), self.P.copy(), self.t)
+        self.predict_to(stamp_s)
+        out = self.state()
+        self.x, self.P, self.t = saved
+        return out
+
     def state(self) -> NavState:
         return NavState(self.t if self.t is not None else float('nan'), self.x[IP].copy(),
                         self.x[IV].copy(), self.x[IA].copy(), self.omega.copy(), self.P.copy())

@@ -23,9 +23,16 @@ from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_common.vehicles import VehicleFileError, load_vehicle
 from kaiyo_interfaces.msg import DvlVelocity
-from kaiyo_navigation.ekf import (GATE_PROBABILITIES, EkfConfig, NavEkf, UpdateResult,
-                                  depth_from_pressure, normal_gravity, quaternion_from_rpy,
-                                  rpy_from_quaternion)
+from kaiyo_navigation.ekf import (
+    GATE_PROBABILITIES,
+    EkfConfig,
+    NavEkf,
+    UpdateResult,
+    depth_from_pressure,
+    normal_gravity,
+    quaternion_from_rpy,
+    rpy_from_quaternion,
+)
 
 SPECS = [
     ParamSpec('vehicle', 'str', 'Vehicle name (sim/vehicles/<name>.yaml) or path: lever arms '
@@ -69,6 +76,9 @@ SPECS = [
 ]
 
 
+SURFACE_DEPTH_STD_M = 0.3   # m: a surface vessel's depth is the waterline's, +- the waves
+
+
 def _stamp_s(header, fallback: float) -> float:
     t = header.stamp.sec + header.stamp.nanosec * 1e-9
     return t if t > 0.0 else fallback
@@ -88,6 +98,9 @@ class EstimatorNode(Node):
         except GeodesyError as err:
             raise ParameterContractError('datum', p.datum, str(err)) from None
         self.gravity = p.gravity_mps2 or normal_gravity(self.datum.lat_deg)
+        # a surface vessel has no depth sensor and floats: without this its depth is
+        # unobserved, drifts, and once below gps_max_depth_m the filter refuses every GPS fix
+        self.surface = vehicle.kind == 'surface'
         sensors = vehicle.sensors
 
         def lever(name):
@@ -146,6 +159,9 @@ class EstimatorNode(Node):
             np.radians(self.params.attitude_std_deg[:3])
         out = self.ekf.update_attitude(t, rpy, std)
         self._count('imu', out.result, out.reason)
+        if self.surface:
+            out = self.ekf.update_depth(t, 0.0, SURFACE_DEPTH_STD_M)
+            self._count('waterline', out.result, out.reason)
 
     def on_pressure(self, msg: FluidPressure) -> None:
         p = self.params
@@ -195,13 +211,9 @@ class EstimatorNode(Node):
     def on_publish_timer(self) -> None:
         if not self.ekf.initialized:
             return
-        now = self.now_s()
-        if self.ekf.t is not None and now > self.ekf.t:
-            self.ekf.predict_to(now)
-        self.publish_state()
+        self.publish_state(self.ekf.state_at(self.now_s()))
 
-    def publish_state(self) -> None:
-        s = self.ekf.state()
+    def publish_state(self, s) -> None:
         stamp = self.get_clock().now().to_msg()
         odom = Odometry()
         odom.header.stamp = stamp

@@ -5,9 +5,17 @@ import numpy as np
 import pytest
 
 from kaiyo_navigation.dead_reckoning import Scenario, SensorModel, run_dead_reckoning
-from kaiyo_navigation.ekf import (EkfConfig, EkfError, NavEkf, UpdateResult, depth_from_pressure,
-                                  normal_gravity, quaternion_from_rpy, rotation_rpy,
-                                  rpy_from_quaternion)
+from kaiyo_navigation.ekf import (
+    EkfConfig,
+    EkfError,
+    NavEkf,
+    UpdateResult,
+    depth_from_pressure,
+    normal_gravity,
+    quaternion_from_rpy,
+    rotation_rpy,
+    rpy_from_quaternion,
+)
 
 
 def make(**kw) -> NavEkf:
@@ -149,3 +157,29 @@ def test_heading_bias_is_what_limits_dead_reckoning():
 def test_bad_scenario_pattern():
     with pytest.raises(ValueError, match='pattern'):
         run_dead_reckoning(Scenario(pattern='spiral'))
+
+
+def test_dvl_reseeds_velocity_after_persistent_gate_rejections():
+    """A thrust change faster than the process noise allows must not lock the DVL out."""
+    ekf = make(accel_noise_mps2=0.001, initial_velocity_std_mps=0.01,
+               dvl_reset_after_rejections=3)
+    for k in range(1, 20):
+        ekf.update_dvl(0.1 * k, (0.0, 0.0, 0.0), [1e-6] * 3)
+    results = [ekf.update_dvl(2.0 + 0.1 * k, (0.8, 0.0, 0.0), [1e-6] * 3).result
+               for k in range(3)]
+    assert results[:2] == [UpdateResult.REJECTED_GATE] * 2
+    assert results[2] is UpdateResult.ACCEPTED
+    assert ekf.state().velocity_mps[0] == pytest.approx(0.8, abs=0.01)
+    assert ekf.update_dvl(2.4, (0.8, 0.0, 0.0), [1e-6] * 3).accepted
+
+
+def test_state_at_extrapolates_without_moving_filter_time():
+    ekf = make()
+    for k in range(1, 20):
+        ekf.update_dvl(0.1 * k, (1.0, 0.0, 0.0), [1e-4] * 3)
+    t = ekf.t
+    ahead = ekf.state_at(t + 2.0)
+    assert ahead.position_m[0] == pytest.approx(ekf.state().position_m[0] + 2.0, abs=0.05)
+    assert ekf.t == t
+    # a measurement stamped between t and t + 2 is still fused, not stale
+    assert ekf.update_depth(t + 0.5, 0.0, 0.01).result is not UpdateResult.REJECTED_STALE

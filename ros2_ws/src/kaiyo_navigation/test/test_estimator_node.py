@@ -80,3 +80,16 @@ def test_odometry_from_imu_and_pressure_and_bad_input_survives():
         assert node.counts['pressure'].get('rejected_invalid', 0) >= 1
         probe.destroy()
         node.destroy_node()
+
+
+def test_shipped_params_files_match_the_contract():
+    from pathlib import Path
+
+    import yaml
+
+    from kaiyo_common.params import validate_all
+    from kaiyo_navigation.estimator_node import SPECS
+    config = Path(__file__).resolve().parent.parent / 'config'
+    for name in ('hover_auv', 'camera_robot', 'wave_boat'):
+        values = yaml.safe_load((config / f'{name}.yaml').read_text())['/**']['ros__parameters']
+        assert validate_all(SPECS, values)['vehicle'] == name

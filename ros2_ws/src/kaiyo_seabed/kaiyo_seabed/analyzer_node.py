@@ -12,36 +12,43 @@ counter; frames without a recent pose/altitude are analysed but not mapped.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-from rclpy.node import Node
-from rclpy.time import Time
-
 from geometry_msgs.msg import Point, Point32, Pose
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, Range
+
 from kaiyo_common import qos
 from kaiyo_common.geodesy import GeodesyError, datum_from_spec
 from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_common.ros_params import declare_contract
-from kaiyo_interfaces.msg import ImageBox, ImageQuality, SeabedObservation, SurveyMap
-from kaiyo_interfaces.msg import DvlVelocity
-from nav_msgs.msg import Odometry
-from sensor_msgs.msg import CameraInfo, Image, Range
-
+from kaiyo_interfaces.msg import DvlVelocity, ImageBox, ImageQuality, SeabedObservation, SurveyMap
 from kaiyo_seabed.features import ImageFormatError
 from kaiyo_seabed.image_codec import ImageEncodingError, array_to_image_fields, image_to_array
-from kaiyo_seabed.mapping import (QUANTITIES, CameraIntrinsics, CameraMount, GeoreferenceError,
-                                  SurveyGrid, VehiclePose, georeference_frame,
-                                  project_mask_to_cells)
+from kaiyo_seabed.mapping import (
+    QUANTITIES,
+    CameraIntrinsics,
+    CameraMount,
+    GeoreferenceError,
+    SurveyGrid,
+    VehiclePose,
+    georeference_frame,
+    project_mask_to_cells,
+)
 from kaiyo_seabed.model import ModelError, SeabedModel, load_default_model
 from kaiyo_seabed.pipeline import SeabedAnalyzer, overlay_image
 
 SPECS = [
     ParamSpec('vehicle', 'str', 'Vehicle name for messages and file names; empty = the '
               'node namespace without "/"', ''),
-    ParamSpec('model_path', 'str', 'Classifier model file (.yml.gz); empty = the shipped model', ''),
+    ParamSpec('model_path', 'str', 'Classifier model file (.yml.gz); empty = the shipped model',
+              ''),
     ParamSpec('max_rate_hz', 'float', 'Most frames analysed per second, Hz', 5.0,
               min_value=0.1, max_value=60.0),
     ParamSpec('cell_size_m', 'float', 'Survey map cell edge, m', 1.0, min_value=0.05,
@@ -59,8 +66,10 @@ SPECS = [
               min_value=0.01, max_value=60.0),
     ParamSpec('map_period_s', 'float', 'Publish (and save) the survey map this often, s', 5.0,
               min_value=0.1, max_value=3600.0),
-    ParamSpec('output_dir', 'str', 'Folder for <vehicle>_seabed_map.geojson/.png; empty = do '
-              'not save', ''),
+    ParamSpec('output_dir', 'str', "Folder for <vehicle>_seabed_map.geojson/.png ('' = "
+              '$KAIYO_LOG_DIR/seabed, else ~/.local/state/kaiyo/seabed)', ''),
+    ParamSpec('save_map', 'bool', 'Save the map to output_dir every map_period_s and on exit',
+              True),
     ParamSpec('datum', 'str', "Map datum for GeoJSON: a site name ('tower') or 'LAT,LON' in deg",
               'tower', read_only=True),
     ParamSpec('publish_overlay', 'bool', 'Publish the class overlay image', True),
@@ -79,9 +88,12 @@ class SeabedAnalyzerNode(Node):
         self.params = declare_contract(self, SPECS)
         p = self.params
         self.vehicle = p.vehicle or self.get_namespace().strip('/').split('/')[0]
+        spec = p.datum
+        if ',' in spec:
+            lat, lon = spec.split(',', 1)
+            spec = {'lat': lat, 'lon': lon}
         try:
-            self.datum = datum_from_spec(p.datum if ',' not in p.datum else
-                                         dict(zip(('lat', 'lon'), p.datum.split(',', 1))))
+            self.datum = datum_from_spec(spec)
         except GeodesyError as err:
             raise ParameterContractError('datum', p.datum, str(err)) from None
         try:
@@ -267,10 +279,16 @@ class SeabedAnalyzerNode(Node):
     def publish_map(self) -> None:
         self.map_pub.publish(self.map_msg())
 
+    def output_dir(self) -> Path:
+        if self.params.output_dir:
+            return Path(self.params.output_dir).expanduser()
+        env = os.environ.get('KAIYO_LOG_DIR')
+        return (Path(env) if env else Path.home() / '.local' / 'state' / 'kaiyo') / 'seabed'
+
     def save_map(self) -> list[Path]:
-        if not self.params.output_dir or len(self.grid) == 0:
+        if not self.params.save_map or len(self.grid) == 0:
             return []
-        base = Path(self.params.output_dir) / f'{self.vehicle or "vehicle"}_seabed_map'
+        base = self.output_dir() / f'{self.vehicle or "vehicle"}_seabed_map'
         try:
             paths = [self.grid.write_geojson(base.with_suffix('.geojson'), self.datum,
                                              {'vehicle': self.vehicle})]
@@ -282,11 +300,17 @@ class SeabedAnalyzerNode(Node):
 
     def shutdown(self) -> None:
         """Save the map one last time (called by run_node on exit)."""
+        lines = []
         if len(self.grid):
             saved = self.save_map()
             if saved:
-                self.get_logger().info('saved survey map: ' + ', '.join(map(str, saved)))
-        self.get_logger().info(f'seabed analyzer stopped: {self.counters}')
+                lines.append('saved survey map: ' + ', '.join(map(str, saved)))
+        lines.append(f'seabed analyzer stopped: {self.counters}')
+        for line in lines:
+            if self.context.ok():
+                self.get_logger().info(line)
+            else:       # after Ctrl-C the context is gone and rosout cannot publish
+                print(f'[{self.get_name()}] {line}', file=sys.stderr)
 
 
 assert set(QUANTITIES) >= {'seaweed', 'coralline', 'bare'}   # map_msg relies on these names

@@ -14,9 +14,9 @@ import datetime as dt
 import json
 import math
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -24,8 +24,13 @@ import numpy as np
 from kaiyo_seabed.classes import CLASS_NAMES
 from kaiyo_seabed.features import ImageFormatError
 from kaiyo_seabed.image_codec import ImageEncodingError, image_to_array
-from kaiyo_seabed.mapping import (CameraIntrinsics, CameraMount, GeoreferenceError,
-                                  VehiclePose, georeference_frame)
+from kaiyo_seabed.mapping import (
+    CameraIntrinsics,
+    CameraMount,
+    GeoreferenceError,
+    VehiclePose,
+    georeference_frame,
+)
 from kaiyo_seabed.pipeline import ImageReadError, SeabedAnalyzer, iter_image_files, read_image
 
 #: Newest pose / altitude accepted for an image, s (older: frame not georeferenced).
@@ -71,7 +76,7 @@ def _stamp_ns(header) -> int:
 
 
 def _iso(ns: int) -> str:
-    t = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.timezone.utc)
+    t = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
     return t.isoformat(timespec='milliseconds').replace('+00:00', 'Z')
 
 
@@ -94,7 +99,7 @@ def mcap_frames(path: Path, datum, mount: CameraMount | None = None,
     try:
         with open(path, 'rb') as f:
             reader = make_reader(f, decoder_factories=[DecoderFactory()])
-            for schema, channel, message, msg in reader.iter_decoded_messages(log_time_order=True):
+            for schema, channel, _message, msg in reader.iter_decoded_messages(log_time_order=True):
                 kind = schema.name if schema else ''
                 veh = _vehicle_of(channel.topic)
                 if kind == 'nav_msgs/msg/Odometry':
@@ -151,9 +156,11 @@ def file_frames(paths, datum, mount=None, every: int = 1) -> Iterator[Frame]:
     for p in paths:
         p = Path(p)
         if not p.exists():
-            yield Frame(str(p), _raiser(ImageReadError(f'no such file or folder')))
+            yield Frame(str(p), _raiser(ImageReadError('no such file or folder')))
             continue
         for f in iter_image_files(p):
+            if f.name == 'metadata.yaml' and any(f.parent.glob('*.mcap')):
+                continue        # rosbag2 folder index, not an image
             if f.suffix.lower() == '.mcap':
                 try:
                     yield from mcap_frames(f, datum, mount, every)

@@ -92,6 +92,7 @@ def _datum(spec: str):
 
 def _analyze(args) -> int:
     import cv2
+
     from kaiyo_common.geodesy import GeodesyError
     from kaiyo_seabed.batch import Progress, analyze_frames, file_frames, write_results
     from kaiyo_seabed.mapping import CameraMount, GeoreferenceError
@@ -127,7 +128,7 @@ def _label_items(args):
     if args.points:
         if len(args.images) < len(args.points):
             raise ValueError('give one --images DIR per --points CSV')
-        for csv_path, img_dir in zip(args.points, args.images):
+        for csv_path, img_dir in zip(args.points, args.images, strict=False):
             items += read_points(csv_path, img_dir, mapping)
     return items
 
@@ -140,8 +141,10 @@ def _shared_items():
         raise ValueError(f'shared labelled data {root} not found; give --masks/--points')
     from kaiyo_seabed.model import package_config
     mapping = read_mapping(package_config('coralnet_mapping.csv'))
-    return (find_mask_pairs(root / 'suim_pf_sr' / 'masks') + find_mask_pairs(root / 'suim' / 'masks')
-            + read_points(root / 'mcr_lter_points' / 'points.csv', root / 'mcr_lter_points', mapping))
+    mcr = root / 'mcr_lter_points'
+    return (find_mask_pairs(root / 'suim_pf_sr' / 'masks')
+            + find_mask_pairs(root / 'suim' / 'masks')
+            + read_points(mcr / 'points.csv', mcr, mapping))
 
 
 def _clean(obj):
@@ -159,6 +162,7 @@ def _train(args) -> int:
     import datetime as dt
 
     import cv2
+
     from kaiyo_seabed.batch import Progress
     from kaiyo_seabed.evaluation import cross_validate
     from kaiyo_seabed.model import ForestParams, ModelError
@@ -173,7 +177,7 @@ def _train(args) -> int:
             return _err('no labelled images found')
         bar = Progress()
         samples = collect_samples(items, per_class=args.per_class, progress=bar)
-        meta = {'trained': dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds'),
+        meta = {'trained': dt.datetime.now(dt.UTC).isoformat(timespec='seconds'),
                 'source': {'masks': args.masks, 'points': args.points, 'images': args.images,
                            'mapping': args.mapping, 'note': args.note},
                 'train_images': len(items)}
@@ -209,6 +213,7 @@ def _headline(summary: dict) -> dict:
 
 def _evaluate(args) -> int:
     import cv2
+
     from kaiyo_seabed.batch import Progress
     from kaiyo_seabed.evaluation import cross_validate, evaluate_items, format_table
     from kaiyo_seabed.model import ModelError

@@ -30,8 +30,13 @@ import numpy as np
 
 from kaiyo_seabed.classes import CLASS_COUNT, CLASS_NAMES
 from kaiyo_seabed.pipeline import SeabedAnalyzer, read_image
-from kaiyo_seabed.training import (LabelledImage, collect_samples, fold_of, load_class_mask,
-                                   train_from_samples)
+from kaiyo_seabed.training import (
+    LabelledImage,
+    collect_samples,
+    fold_of,
+    load_class_mask,
+    train_from_samples,
+)
 
 MASK_GROUPS = ('water', 'seaweed', 'seabed', 'other')
 #: class id -> mask group index (-1: unknown, always wrong)
@@ -58,7 +63,8 @@ def class_scores(cm: np.ndarray, names) -> dict:
 @dataclass
 class Evaluation:
     mask_cm: np.ndarray = field(default_factory=lambda: np.zeros((4, 5), np.int64))
-    point_cm: np.ndarray = field(default_factory=lambda: np.zeros((CLASS_COUNT, CLASS_COUNT), np.int64))
+    point_cm: np.ndarray = field(
+        default_factory=lambda: np.zeros((CLASS_COUNT, CLASS_COUNT), np.int64))
     mask_errors: list = field(default_factory=list)     # [(image, key, predicted, true)] fractions
     point_errors: list = field(default_factory=list)
     images: int = 0
@@ -126,7 +132,8 @@ class Evaluation:
                 mask_scores[g]['recall'] = tp / row if row else float('nan')
                 mask_scores[g]['iou'] = tp / (row + fp) if row + fp else float('nan')
                 p, r = mask_scores[g]['precision'], mask_scores[g]['recall']
-                mask_scores[g]['f1'] = 2 * p * r / (p + r) if p + r and not math.isnan(p + r) else float('nan')
+                mask_scores[g]['f1'] = (2 * p * r / (p + r) if p + r and not math.isnan(p + r)
+                                        else float('nan'))
                 mask_scores[g]['support'] = int(row)
         names = [CLASS_NAMES[i] for i in range(CLASS_COUNT)]
         n_points = int(self.point_cm.sum())
@@ -174,7 +181,7 @@ def evaluate_items(analyzer: SeabedAnalyzer, items, ev: Evaluation | None = None
 
 
 def cross_validate(items: list[LabelledImage], k: int = 5, params=None, work_width: int = 160,
-                   stride: int = 2, per_class: int = 250, seed: int = 0,
+                   stride: int = 3, per_class: int = 250, seed: int = 0,
                    progress=None) -> Evaluation:
     """k-fold cross-validation by image (module doc)."""
     if not 2 <= k <= len(items):
@@ -184,8 +191,8 @@ def cross_validate(items: list[LabelledImage], k: int = 5, params=None, work_wid
     ev = Evaluation(mode=f'cv{k}')
     done = 0
     for f in range(k):
-        train = [s for s, fo in zip(samples, folds) if fo != f]
-        test = [it for it, fo in zip(items, folds) if fo == f]
+        train = [s for s, fo in zip(samples, folds, strict=True) if fo != f]
+        test = [it for it, fo in zip(items, folds, strict=True) if fo == f]
         if not test:
             continue
         model = train_from_samples(train, params, work_width, stride)
@@ -199,7 +206,9 @@ def cross_validate(items: list[LabelledImage], k: int = 5, params=None, work_wid
 def format_table(summary: dict) -> str:
     """Human-readable report of `Evaluation.summary()`."""
     def pct(v):
-        return '   -  ' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:5.1f}%'
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return '   -  '
+        return f'{100 * v:5.1f}%'
 
     def pp(v):
         return '  -  ' if math.isnan(v) else f'{v:5.1f}'
@@ -211,7 +220,7 @@ def format_table(summary: dict) -> str:
         lines += ['', 'masks (pixels; seabed = coralline+bare vs SUIM SR)',
                   '  confusion (rows truth, cols predicted):',
                   '  ' + ' ' * 9 + ''.join(f'{g:>10}' for g in (*m['groups'], 'unknown'))]
-        for g, row in zip(m['groups'], m['confusion']):
+        for g, row in zip(m['groups'], m['confusion'], strict=True):
             lines.append(f'  {g:>9}' + ''.join(f'{v:>10}' for v in row))
         lines += ['', f"  {'group':>9} {'precision':>9} {'recall':>7} {'F1':>7} {'IoU':>7}"]
         for g, s in m['scores'].items():
@@ -219,13 +228,14 @@ def format_table(summary: dict) -> str:
                          f"{pct(s['f1']):>7} {pct(s['iou']):>7}")
         lines.append(f"  pixel accuracy {pct(m['pixel_accuracy'])}")
         lines.append('  per-image cover error (percentage points): ' + ', '.join(
-            f"{k} MAE {pp(v['mae_pp'])} bias {pp(v['bias_pp'])}" for k, v in m['cover_error'].items()))
+            f"{k} MAE {pp(v['mae_pp'])} bias {pp(v['bias_pp'])}"
+            for k, v in m['cover_error'].items()))
     p = summary['points']
     if p['n']:
         lines += ['', f"points ({p['n']} labels; majority of 3x3 cells around each point)",
                   '  confusion (rows truth, cols predicted):',
                   '  ' + ' ' * 10 + ''.join(f'{c[:9]:>10}' for c in p['classes'])]
-        for c, row in zip(p['classes'], p['confusion']):
+        for c, row in zip(p['classes'], p['confusion'], strict=True):
             if sum(row):
                 lines.append(f'  {c[:9]:>10}' + ''.join(f'{v:>10}' for v in row))
         lines += ['', f"  {'class':>10} {'precision':>9} {'recall':>7} {'F1':>7} {'IoU':>7}"]
@@ -234,7 +244,8 @@ def format_table(summary: dict) -> str:
                          f"{pct(s['f1']):>7} {pct(s['iou']):>7}")
         lines.append(f"  point accuracy {pct(p['accuracy'])}")
         lines.append('  per-image cover error (percentage points): ' + ', '.join(
-            f"{k} MAE {pp(v['mae_pp'])} bias {pp(v['bias_pp'])}" for k, v in p['cover_error'].items()))
+            f"{k} MAE {pp(v['mae_pp'])} bias {pp(v['bias_pp'])}"
+            for k, v in p['cover_error'].items()))
     for f in summary['failed']:
         lines.append(f"  FAILED {f['image']}: {f['error']}")
     return '\n'.join(lines)

@@ -15,10 +15,12 @@ suspended particles add a veiling haze. The frame is corrected in two steps:
 Features
 --------
 The classifier sees, per pixel of a reduced working image: corrected Lab colour smoothed at
-two scales, saturation and hue (as saturation-weighted cos/sin), the raw (uncorrected) a/b
-chroma, colour relative to the frame mean (context), local lightness deviation at two scales,
-gradient energy and Laplacian energy (texture), and the frame's own correction gains (how
-strong the water cast was). Everything is computed with box filters, so the cost is
+three scales (3, 9, 31 px), saturation and hue (as saturation-weighted cos/sin), chroma, the
+raw (uncorrected) a/b chroma, colour relative to the frame mean and lightness relative to the
+neighbourhood (context), lightness deviation at three scales, gradient and Laplacian energy,
+local spread of a/b (colour texture), structure-tensor coherence at two scales (oriented
+blades and fronds vs isotropic crust), the row position, and the frame's own correction
+gains (how strong the water cast was). Everything is computed with box filters, so the cost is
 proportional to pixels and independent of window size.
 """
 from __future__ import annotations
@@ -44,7 +46,8 @@ MIN_BRIGHTNESS = 25.0
 FEATURE_NAMES = (
     'L3', 'a3', 'b3', 'L9', 'a9', 'b9', 'sat', 'hue_cos', 'hue_sin', 'raw_a', 'raw_b',
     'dL', 'da', 'db', 'Ldev5', 'Ldev13', 'grad', 'lap', 'gain_b', 'gain_g', 'gain_r',
-    'L31', 'a31', 'b31', 'Ldev31', 'grad31', 'row')
+    'L31', 'a31', 'b31', 'Ldev31', 'grad31', 'row',
+    'Lloc', 'a_dev9', 'b_dev9', 'coh7', 'coh21', 'chroma')
 N_FEATURES = len(FEATURE_NAMES)
 
 
@@ -71,8 +74,10 @@ class Quality:
 def to_bgr8(img: np.ndarray) -> np.ndarray:
     """Any supported image array -> 3-channel uint8 BGR.
 
-    Accepts grey (H, W) or (H, W, 1), BGR (H, W, 3), BGRA (H, W, 4), uint8 or uint16 (16-bit
-    is scaled by its own 99.9th percentile so dim 12-bit sensors are not crushed to black).
+    Accepts grey (H, W) or (H, W, 1), BGR (H, W, 3), BGRA (H, W, 4), uint8 or uint16. 16-bit
+    data is scaled by its bit depth, taken as the smallest of 10, 12, 14 or 16 bits that holds
+    the largest value (so a 12-bit sensor in a 16-bit container is not crushed to black, and
+    the exposure is kept: no per-frame stretch).
     """
     if not isinstance(img, np.ndarray):
         raise ImageFormatError(f'image must be a numpy array, got {type(img).__name__}')
@@ -83,8 +88,9 @@ def to_bgr8(img: np.ndarray) -> np.ndarray:
     if img.shape[0] < 8 or img.shape[1] < 8:
         raise ImageFormatError(f'image {img.shape[1]}x{img.shape[0]} px is smaller than 8x8')
     if img.dtype == np.uint16:
-        top = float(np.percentile(img[::4, ::4], 99.9)) or 1.0
-        img = np.clip(img.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+        peak = int(img.max())
+        bits = next(b for b in (10, 12, 14, 16) if peak < (1 << b))
+        img = (img.astype(np.float32) * (255.0 / ((1 << bits) - 1)) + 0.5).astype(np.uint8)
     elif img.dtype in (np.float32, np.float64):
         img = np.clip(np.nan_to_num(img) * 255.0, 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
@@ -164,7 +170,8 @@ def colour_correct(bgr: np.ndarray, range_m: float | None = None,
     return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), np.asarray(gains, np.float32)
 
 
-def pixel_features(work_bgr: np.ndarray, range_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def pixel_features(work_bgr: np.ndarray,
+                   range_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel features (H*W, N_FEATURES) float32 of a working-size BGR frame, and the
     corrected frame. Scales (3, 9, 5, 13 px) are in working-image pixels."""
     corrected, gains = colour_correct(work_bgr, range_m)
@@ -181,26 +188,40 @@ def pixel_features(work_bgr: np.ndarray, range_m: float | None = None) -> tuple[
     hue_s = cv2.blur(np.sin(ang) * wsat, (5, 5))
     raw_ab = cv2.blur(raw_lab[:, :, 1:], (5, 5))
     mean_lab = lab.reshape(-1, 3).mean(axis=0)
-    L = lab[:, :, 0]
-    L2 = L * L
+    light = lab[:, :, 0]
+    light2 = light * light
     dev = []
     for k in (5, 13, 31):
-        m = cv2.blur(L, (k, k))
-        v = cv2.blur(L2, (k, k)) - m * m
+        m = cv2.blur(light, (k, k))
+        v = cv2.blur(light2, (k, k)) - m * m
         dev.append(np.sqrt(np.maximum(v, 0.0)))
-    gx = cv2.Sobel(L, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(L, cv2.CV_32F, 0, 1, ksize=3)
+    gx = cv2.Sobel(light, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(light, cv2.CV_32F, 0, 1, ksize=3)
     grad = cv2.blur(np.sqrt(gx * gx + gy * gy), (7, 7))
-    lap = cv2.blur(np.abs(cv2.Laplacian(L, cv2.CV_32F)), (7, 7))
+    lap = cv2.blur(np.abs(cv2.Laplacian(light, cv2.CV_32F)), (7, 7))
     big = (31, 31)
     lab31 = cv2.blur(lab, big)
     grad31 = cv2.blur(grad, big)
+    # colour texture: local spread of a and b
+    ab = lab[:, :, 1:]
+    m_ab = cv2.blur(ab, (9, 9))
+    v_ab = cv2.blur(ab * ab, (9, 9)) - m_ab * m_ab
+    ab_dev = [np.sqrt(np.maximum(v_ab[:, :, 0], 0.0)), np.sqrt(np.maximum(v_ab[:, :, 1], 0.0))]
+    # structure-tensor coherence: 1 for one dominant orientation (blades, fronds), 0 isotropic
+    coh = []
+    for k in (7, 21):
+        jxx = cv2.blur(gx * gx, (k, k))
+        jyy = cv2.blur(gy * gy, (k, k))
+        jxy = cv2.blur(gx * gy, (k, k))
+        coh.append(np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy) / (jxx + jyy + 1e-3))
     row = np.repeat(np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None], w, axis=1)
     ones = np.ones((h, w), np.float32)
     chans = [lab3[:, :, 0], lab3[:, :, 1], lab3[:, :, 2], lab9[:, :, 0], lab9[:, :, 1],
              lab9[:, :, 2], sat, hue_c, hue_s, raw_ab[:, :, 0], raw_ab[:, :, 1],
              lab9[:, :, 0] - mean_lab[0], lab9[:, :, 1] - mean_lab[1], lab9[:, :, 2] - mean_lab[2],
              dev[0], dev[1], grad, lap, ones * gains[0], ones * gains[1], ones * gains[2],
-             lab31[:, :, 0], lab31[:, :, 1], lab31[:, :, 2], dev[2], grad31, row]
+             lab31[:, :, 0], lab31[:, :, 1], lab31[:, :, 2], dev[2], grad31, row,
+             lab3[:, :, 0] - lab31[:, :, 0], ab_dev[0], ab_dev[1], coh[0], coh[1],
+             np.sqrt((lab3[:, :, 1] - 128.0) ** 2 + (lab3[:, :, 2] - 128.0) ** 2)]
     feats = np.stack(chans, axis=-1).reshape(-1, N_FEATURES)
     return np.ascontiguousarray(feats, dtype=np.float32), corrected

@@ -38,7 +38,9 @@ def image_to_array(encoding: str, height: int, width: int, step: int, data,
         raise ImageEncodingError(f'image data {buf.size} B is shorter than step*height '
                                  f'{step * height} B ({encoding} {width}x{height})')
     rows = buf[:step * height].reshape(height, step)[:, :row]
-    dt = np.dtype(dtype).newbyteorder('>' if is_bigendian else '<') if itemsize > 1 else np.dtype(dtype)
+    dt = np.dtype(dtype)
+    if itemsize > 1:
+        dt = dt.newbyteorder('>' if is_bigendian else '<')
     arr = np.ascontiguousarray(rows).view(dt).reshape(height, width, channels)
     if itemsize > 1:
         arr = arr.astype(dtype)          # native byte order
@@ -70,7 +72,8 @@ def array_to_image_fields(arr: np.ndarray, encoding: str = 'bgr8') -> dict:
     else:
         want = np.uint8 if enc == 'mono8' else np.uint16
         if arr.ndim != 2 or arr.dtype != want:
-            raise ImageEncodingError(f'{enc} needs (H, W) {np.dtype(want)}, got {arr.shape} {arr.dtype}')
+            raise ImageEncodingError(
+                f'{enc} needs (H, W) {np.dtype(want)}, got {arr.shape} {arr.dtype}')
     arr = np.ascontiguousarray(arr)
     return {'encoding': enc, 'height': arr.shape[0], 'width': arr.shape[1],
             'step': arr.strides[0], 'data': arr.tobytes(), 'is_bigendian': False}

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class CameraIntrinsics:
             raise GeoreferenceError(f'image size {self.width}x{self.height} px must be positive')
 
     @classmethod
-    def from_k(cls, k: Sequence[float], width: int, height: int) -> 'CameraIntrinsics':
+    def from_k(cls, k: Sequence[float], width: int, height: int) -> CameraIntrinsics:
         """From a row-major 3x3 K (sensor_msgs/CameraInfo.k)."""
         k = [float(v) for v in k]
         if len(k) != 9:
@@ -84,14 +84,14 @@ class CameraIntrinsics:
         return cls(k[0], k[4], k[2], k[5], int(width), int(height))
 
     @classmethod
-    def from_hfov(cls, width: int, height: int, hfov_deg: float) -> 'CameraIntrinsics':
+    def from_hfov(cls, width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
         """Square pixels, principal point at the centre, horizontal field of view in degrees."""
         if not 1.0 <= hfov_deg < 179.0:
             raise GeoreferenceError(f'horizontal field of view {hfov_deg!r} deg must be 1..179')
         f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
         return cls(f, f, width / 2.0, height / 2.0, int(width), int(height))
 
-    def scaled(self, width: int, height: int) -> 'CameraIntrinsics':
+    def scaled(self, width: int, height: int) -> CameraIntrinsics:
         """The same camera at another resolution."""
         sx, sy = width / self.width, height / self.height
         return CameraIntrinsics(self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy,
@@ -111,13 +111,13 @@ _R_BASE_FORWARD_CAM = np.array([[0.0, 0.0, 1.0],
 
 @dataclass(frozen=True)
 class CameraMount:
-    """Camera pose on the vehicle: offset in base_link (m, FLU) and rotation base_link <- optical."""
+    """Camera on the vehicle: offset in base_link (m, FLU), rotation base_link <- optical."""
 
     offset: tuple = (0.0, 0.0, 0.0)
     rotation: np.ndarray = field(default_factory=lambda: _R_BASE_FORWARD_CAM @ np.eye(3))
 
     @classmethod
-    def tilted(cls, pitch_down_deg: float = 90.0, offset=(0.0, 0.0, 0.0)) -> 'CameraMount':
+    def tilted(cls, pitch_down_deg: float = 90.0, offset=(0.0, 0.0, 0.0)) -> CameraMount:
         """Camera looking forward and pitched down by `pitch_down_deg` (90 = straight down,
         image top towards the bow)."""
         if not -90.0 <= pitch_down_deg <= 90.0:
@@ -153,7 +153,7 @@ class VehiclePose:
     q_wxyz: tuple = (1.0, 0.0, 0.0, 0.0)
 
     @classmethod
-    def from_yaw(cls, x: float, y: float, z: float, yaw: float) -> 'VehiclePose':
+    def from_yaw(cls, x: float, y: float, z: float, yaw: float) -> VehiclePose:
         return cls(x, y, z, quat_from_yaw(yaw))
 
 
@@ -241,7 +241,8 @@ def georeference_frame(pose: VehiclePose, altitude_m: float, intrinsics: CameraI
                                 f'{max_range_m} m (camera looking at the horizon?)')
     poly = np.stack([x[ok], y[ok]], axis=1)
     # keep counter-clockwise orientation for GeoJSON (right-hand rule)
-    signed = np.dot(poly[:, 0], np.roll(poly[:, 1], -1)) - np.dot(poly[:, 1], np.roll(poly[:, 0], -1))
+    x, y = poly[:, 0], poly[:, 1]
+    signed = np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))
     if signed < 0:
         poly = poly[::-1]
     geo.footprint = poly
@@ -355,7 +356,8 @@ class SurveyGrid:
     def cells_in_footprint(self, footprint) -> list[tuple[int, int]]:
         """Cells whose centre lies inside the footprint (or the centroid's cell if none)."""
         poly = np.asarray(footprint, dtype=float)
-        if poly.ndim != 2 or poly.shape[1] != 2 or poly.shape[0] < 3 or not np.all(np.isfinite(poly)):
+        if (poly.ndim != 2 or poly.shape[1] != 2 or poly.shape[0] < 3
+                or not np.all(np.isfinite(poly))):
             raise GridError(f'footprint must be >= 3 finite (x, y) points, got shape {poly.shape}')
         s = self.cell_size_m
         c0 = int(math.floor(poly[:, 0].min() / s))
@@ -366,7 +368,7 @@ class SurveyGrid:
             raise GridError('footprint spans more than a million cells; check altitude/cell size')
         rows, cols = np.mgrid[r0:r1 + 1, c0:c1 + 1]
         inside = points_in_polygon((cols + 0.5) * s, (rows + 0.5) * s, poly)
-        cells = [(int(r), int(c)) for r, c in zip(rows[inside], cols[inside])]
+        cells = [(int(r), int(c)) for r, c in zip(rows[inside], cols[inside], strict=True)]
         if not cells:
             cx, cy = poly.mean(axis=0)
             cells = [self.cell_of(cx, cy)]
@@ -480,7 +482,8 @@ class SurveyGrid:
                 props[f'{q}_mean'] = _json_num(c.mean[q])
                 props[f'{q}_se'] = _json_num(c.se[q])
             sw = c.mean['seaweed']
-            props['cover_class'] = cover_class(min(max(sw, 0.0), 1.0)) if math.isfinite(sw) else None
+            props['cover_class'] = (cover_class(min(max(sw, 0.0), 1.0)) if math.isfinite(sw)
+                                    else None)
             feats.append({'type': 'Feature', 'properties': props,
                           'geometry': {'type': 'Polygon', 'coordinates': [ring]}})
         meta = {'cell_size_m': self.cell_size_m, 'frames': self.frames_added,
@@ -576,12 +579,12 @@ def project_mask_to_cells(georef: FrameGeoref, mask: np.ndarray, cell_size_m: fl
     if len(urchin_centres):
         uc = np.asarray(urchin_centres, dtype=float).reshape(-1, 2)
         ux, uy, uok = georef.project(uc[:, 0], uc[:, 1])
-        for xx, yy, good in zip(ux, uy, uok):
+        for xx, yy, good in zip(ux, uy, uok, strict=True):
             if good:
                 key = (int(math.floor(yy / cell_size_m)), int(math.floor(xx / cell_size_m)))
                 urchin_cells[key] = urchin_cells.get(key, 0) + 1
     out = {}
-    keys = set(zip(rows[seabed].tolist(), cols[seabed].tolist()))
+    keys = set(zip(rows[seabed].tolist(), cols[seabed].tolist(), strict=True))
     for key in keys:
         sel = seabed & (rows == key[0]) & (cols == key[1])
         n = int(sel.sum())

@@ -37,6 +37,7 @@ class ForestParams:
     max_depth: int = 12             # tree depth
     min_samples: int = 5            # smallest node that is split
     active_vars: int = 5            # features tried per split
+    balance: float = 0.0            # class priors ~ 1/count**balance (0 = sample frequency)
 
     def __post_init__(self) -> None:
         if not 1 <= self.trees <= 1000:
@@ -51,12 +52,14 @@ class ForestParams:
 class SeabedModel:
     forest: object                      # cv2.ml.RTrees
     work_width: int = 160               # frames are resized to this width for features, px
-    stride: int = 2                     # classify every stride-th working pixel
+    stride: int = 3                     # classify every stride-th working pixel
+    smooth_cells: float = 0.0           # Gaussian sigma of vote smoothing, grid cells (0 = off;
+                                        # 1.5-3 cells measured no gain in cross-validation)
     meta: dict = field(default_factory=dict)
 
     @classmethod
     def train(cls, x: np.ndarray, y: np.ndarray, params: ForestParams | None = None,
-              work_width: int = 160, stride: int = 2, meta: dict | None = None) -> 'SeabedModel':
+              work_width: int = 160, stride: int = 3, meta: dict | None = None) -> SeabedModel:
         """Train on samples x (N, N_FEATURES) float32 and labels y (N,) class ids."""
         params = params or ForestParams()
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -72,14 +75,25 @@ class SeabedModel:
         forest.setMinSampleCount(params.min_samples)
         forest.setActiveVarCount(params.active_vars)
         forest.setTermCriteria((cv2.TERM_CRITERIA_MAX_ITER, params.trees, 0))
+        if params.balance > 0:
+            # priors are indexed by the sorted distinct labels
+            _, counts = np.unique(y, return_counts=True)
+            pri = counts.astype(np.float64) ** -params.balance
+            pri = (pri / pri.sum() * len(pri)).astype(np.float32).reshape(-1, 1)
+            forest.setPriors(cv2.Mat(pri))
         forest.train(x, cv2.ml.ROW_SAMPLE, y)
         m = dict(meta or {})
         m.update({'format': MODEL_FORMAT, 'features': list(FEATURE_NAMES),
                   'classes': sorted(int(c) for c in np.unique(y)),
                   'forest': params.__dict__, 'samples': int(len(y)),
                   'samples_per_class': {int(c): int(n) for c, n in
-                                        zip(*np.unique(y, return_counts=True))}})
-        return cls(forest, work_width, stride, m)
+                                        zip(*np.unique(y, return_counts=True), strict=True)}})
+        return cls(forest, work_width, stride, meta=m)
+
+    def votes(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(class ids (C,), tree votes (N, C) float32) for feature rows (N, N_FEATURES)."""
+        v = self.forest.getVotes(np.ascontiguousarray(feats, dtype=np.float32), 0)
+        return v[0].astype(np.uint8), v[1:].astype(np.float32)
 
     def predict(self, feats: np.ndarray) -> np.ndarray:
         """Class ids (N,) uint8 for feature rows (N, N_FEATURES)."""
@@ -91,7 +105,8 @@ class SeabedModel:
     # -- file ------------------------------------------------------------------------------
     def save(self, path) -> Path:
         path = Path(path)
-        meta = dict(self.meta, work_width=self.work_width, stride=self.stride)
+        meta = dict(self.meta, work_width=self.work_width, stride=self.stride,
+                    smooth_cells=self.smooth_cells)
         fs = cv2.FileStorage('.yml', cv2.FILE_STORAGE_WRITE | cv2.FILE_STORAGE_MEMORY)
         fs.write('meta', json.dumps(meta))
         fs.startWriteStruct('forest', cv2.FileNode_MAP)
@@ -105,7 +120,7 @@ class SeabedModel:
         return path
 
     @classmethod
-    def load(cls, path) -> 'SeabedModel':
+    def load(cls, path) -> SeabedModel:
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -135,7 +150,8 @@ class SeabedModel:
             raise ModelError(f'model {path}: unreadable forest ({err})') from None
         if not forest.isTrained() or forest.getVarCount() != N_FEATURES:
             raise ModelError(f'model {path}: forest is untrained or has the wrong input size')
-        return cls(forest, int(meta.get('work_width', 160)), int(meta.get('stride', 2)), meta)
+        return cls(forest, int(meta.get('work_width', 160)), int(meta.get('stride', 3)),
+                   float(meta.get('smooth_cells', 0.0)), meta)
 
 
 def package_config(name: str) -> Path:

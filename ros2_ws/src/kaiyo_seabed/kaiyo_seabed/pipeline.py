@@ -20,11 +20,26 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kaiyo_seabed.classes import (CLASS_COLORS_BGR, CLASS_NAMES, COVER_KEYS, SEABED_KEYS,
-                                  SeabedClass, cover_class, cover_counts, cover_dict,
-                                  cover_fractions, isoyake_index)
-from kaiyo_seabed.features import (N_FEATURES, Quality, assess_quality, pixel_features,
-                                   resize_to_width, to_bgr8)
+from kaiyo_seabed.classes import (
+    CLASS_COLORS_BGR,
+    CLASS_NAMES,
+    COVER_KEYS,
+    SEABED_KEYS,
+    SeabedClass,
+    cover_class,
+    cover_counts,
+    cover_dict,
+    cover_fractions,
+    isoyake_index,
+)
+from kaiyo_seabed.features import (
+    N_FEATURES,
+    Quality,
+    assess_quality,
+    pixel_features,
+    resize_to_width,
+    to_bgr8,
+)
 from kaiyo_seabed.model import SeabedModel
 from kaiyo_seabed.urchins import Urchin, detect_urchins
 
@@ -103,7 +118,8 @@ class FrameResult:
             'seabed_cover': {k: round(v, 5) for k, v in
                              cover_dict(self.seabed_cover, SEABED_KEYS).items()},
             'urchins': [u.as_dict() for u in self.urchins],
-            'isoyake_index': None if math.isnan(self.isoyake_index) else round(self.isoyake_index, 4),
+            'isoyake_index': (None if math.isnan(self.isoyake_index)
+                              else round(self.isoyake_index, 4)),
             'cover_class': self.cover_class,
             'quality': self.quality.as_dict(),
         }
@@ -116,7 +132,8 @@ class SeabedAnalyzer:
         self.model = model
         self.detect_urchins_enabled = detect_urchins_enabled
 
-    def classify(self, bgr: np.ndarray, range_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def classify(self, bgr: np.ndarray,
+                 range_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(class map at working/stride resolution, corrected working image)."""
         work = resize_to_width(bgr, self.model.work_width)
         feats, corrected = pixel_features(work, range_m)
@@ -124,8 +141,15 @@ class SeabedAnalyzer:
         s = self.model.stride
         grid = feats.reshape(h, w, N_FEATURES)[::s, ::s]
         gh, gw = grid.shape[:2]
-        labels = self.model.predict(grid.reshape(-1, N_FEATURES)).reshape(gh, gw)
-        return labels, corrected
+        ids, votes = self.model.votes(grid.reshape(-1, N_FEATURES))
+        votes = votes.reshape(gh, gw, len(ids))
+        sigma = self.model.smooth_cells
+        if sigma > 0:
+            # neighbouring cells vote too: the forest's per-cell noise averages out
+            # and region borders follow the bulk of the evidence
+            votes = np.dstack([cv2.GaussianBlur(votes[:, :, i], (0, 0), sigma)
+                               for i in range(len(ids))])
+        return ids[votes.argmax(axis=2)], corrected
 
     def analyze(self, image: np.ndarray, range_m: float | None = None,
                 footprint_area_m2: float | None = None,
@@ -147,9 +171,10 @@ class SeabedAnalyzer:
         counts = cover_counts(class_map)
         cover, seabed = cover_fractions(counts)
         density = float('nan')
-        if footprint_area_m2 is not None and math.isfinite(footprint_area_m2) and footprint_area_m2 > 0:
+        area = footprint_area_m2
+        if area is not None and math.isfinite(area) and area > 0:
             # density over the seabed part of the view
-            seabed_area = footprint_area_m2 * (1.0 - cover[SeabedClass.WATER] - cover[SeabedClass.UNKNOWN])
+            seabed_area = area * (1.0 - cover[SeabedClass.WATER] - cover[SeabedClass.UNKNOWN])
             density = len(urchins) / seabed_area if seabed_area > 0 else float('nan')
         s, c, b = (float(seabed[SeabedClass.SEAWEED]), float(seabed[SeabedClass.CORALLINE]),
                    float(seabed[SeabedClass.BARE]))

@@ -127,7 +127,8 @@ def read_points(csv_path, images_dir, mapping: dict | None = None) -> list[Label
                 try:
                     x, y = float(row['x']), float(row['y'])
                 except ValueError:
-                    raise LabelError(f'{where}: x/y {row["x"]!r}, {row["y"]!r} are not numbers') from None
+                    raise LabelError(f'{where}: x/y {row["x"]!r}, {row["y"]!r} are not '
+                                     'numbers') from None
                 name = row['image'].strip()
                 item = by_image.setdefault(name, LabelledImage(name, images_dir / name))
                 item.points.append((x, y, cid))
@@ -156,7 +157,8 @@ def find_mask_pairs(mask_dir, image_dirs=()) -> list[LabelledImage]:
             if image:
                 break
         if image is None:
-            raise LabelError(f'mask {mask}: no image {mask.stem}.* in {", ".join(map(str, search))}')
+            raise LabelError(f'mask {mask}: no image {mask.stem}.* in '
+                             f'{", ".join(map(str, search))}')
         out.append(LabelledImage(f'{mask_dir.parent.name}/{mask.stem}', image, mask))
     return out
 
@@ -219,7 +221,7 @@ def collect_samples(items, work_width: int = 160, per_class: int = 250, seed: in
 
 
 def train_from_samples(samples, params: ForestParams | None = None, work_width: int = 160,
-                       stride: int = 2, meta: dict | None = None) -> SeabedModel:
+                       stride: int = 3, meta: dict | None = None) -> SeabedModel:
     xs = [s[0] for s in samples if len(s[1])]
     ys = [s[1] for s in samples if len(s[1])]
     if not xs:

@@ -7,11 +7,25 @@ import numpy as np
 import pytest
 
 from kaiyo_common.geodesy import TOWER
-from kaiyo_seabed.classes import (CLASS_NAMES, CoverError, cover_class, cover_counts,
-                                  cover_fractions, isoyake_index)
-from kaiyo_seabed.mapping import (CameraIntrinsics, CameraMount, GeoreferenceError, GridError,
-                                  SurveyGrid, VehiclePose, georeference_frame, polygon_area,
-                                  project_mask_to_cells)
+from kaiyo_seabed.classes import (
+    CLASS_NAMES,
+    CoverError,
+    cover_class,
+    cover_counts,
+    cover_fractions,
+    isoyake_index,
+)
+from kaiyo_seabed.mapping import (
+    CameraIntrinsics,
+    CameraMount,
+    GeoreferenceError,
+    GridError,
+    SurveyGrid,
+    VehiclePose,
+    georeference_frame,
+    polygon_area,
+    project_mask_to_cells,
+)
 
 
 def test_class_table_matches_issue():
@@ -117,7 +131,7 @@ def test_synthetic_frame_lands_on_the_right_cells():
     # footprint x 9.0..12.0, y 18.5..22.5 -> cols 9..11, rows 18..22
     assert {r for r, _ in obs} == {18, 19, 20, 21, 22}
     assert {c for _, c in obs} == {9, 10, 11}
-    for (r, c), o in obs.items():
+    for (_r, c), o in obs.items():
         if c == 11:       # x 11..12: entirely ahead -> seaweed
             assert o.seaweed == pytest.approx(1.0) and o.isoyake_index == pytest.approx(0.0)
         if c == 9:        # x 9..10: entirely behind -> bare
@@ -192,9 +206,12 @@ def test_negative_coordinates_and_geojson(tmp_path):
     assert doc['properties']['vehicle'] == 'hover_auv'
 
 
+def sq(x, y):
+    return [(x + .1, y + .1), (x + .9, y + .1), (x + .9, y + .9), (x + .1, y + .9)]
+
+
 def test_png_is_north_up(tmp_path):
     grid = SurveyGrid(1.0)
-    sq = lambda x, y: [(x + .1, y + .1), (x + .9, y + .1), (x + .9, y + .9), (x + .1, y + .9)]
     grid.add_frame(sq(0, 0), {'seaweed': 1.0, 'coralline': 0, 'bare': 0}, 0.0, 0.0)
     grid.add_frame(sq(0, 2), {'seaweed': 0.0, 'coralline': 1, 'bare': 0}, 0.0, 1.0)
     img = grid.render_png('isoyake_index', px_per_cell=4)

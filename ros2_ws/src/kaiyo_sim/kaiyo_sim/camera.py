@@ -6,7 +6,9 @@ z forward, x right, y down). Each ray is intersected with the bathymetry z = -de
 (a plane guess refined by fixed-point iterations on the relief) and with the tower legs
 (vertical cylinders); the nearest hit wins. Rays that climb or run out past max_range_m
 see open water. The class of every hit point is the scene's pure function of (x, y), so
-the ground-truth mask is pixel-exact for the rendered frame.
+the ground-truth mask is pixel-exact for the rendered frame. Surfaces get per-material
+textures (sand ripples, rock mottling, pitted coralline crust, kelp blades, urchin spines)
+and reflectances from world.ALBEDO.
 
 Light (after Jaffe-McGlamery and Akkaynak & Treibitz's revised image formation model),
 per colour channel c with beam attenuation b_c and diffuse attenuation Kd_c (1/m):
@@ -30,7 +32,15 @@ import cv2
 import numpy as np
 
 from kaiyo_common.vehicles import Camera
-from kaiyo_sim.world import ALBEDO, CLASS_WATER, LEG_MATERIAL, MATERIAL_CLASS, SeabedScene, World
+from kaiyo_sim.world import (
+    ALBEDO,
+    CLASS_WATER,
+    LEG_MATERIAL,
+    MATERIAL_CLASS,
+    BathymetryGrid,
+    SeabedScene,
+    World,
+)
 
 
 class CameraError(ValueError):
@@ -57,6 +67,54 @@ def _texture(seed: int, size: int = 256) -> np.ndarray:
         amp *= 0.6
     acc = (acc - acc.mean()) / (acc.std() + 1e-9)
     return np.clip(1.0 + 0.2 * acc, 0.6, 1.4)
+
+
+def _tileable_blur(img: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """Gaussian blur that wraps around (OpenCV's blur has no wrap border): blur 3x3 tiles,
+    keep the centre."""
+    h, w = img.shape
+    big = cv2.GaussianBlur(np.tile(img, (3, 3)), (0, 0), sigmaX=sx, sigmaY=sy)
+    return big[h:2 * h, w:2 * w]
+
+
+def material_textures(seed: int, size: int = 256) -> np.ndarray:
+    """Tileable brightness textures per material (sand, rock, coralline, seaweed, urchin,
+    leg), (6, size, size) float32 around 1: what each surface looks like up close.
+
+    sand: fine grain on wave ripples (~10 cm); rock: coarse mottling and cracks; coralline
+    crust: pale crust with dark pits; seaweed (Ecklonia/Sargassum): overlapping blades,
+    long along the swell, with dark gaps between them; urchin: dark spines radiating
+    (rendered as a speckle); leg: fouled steel."""
+    rng = np.random.default_rng(seed)
+    base = _texture(seed + 1, size)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+
+    def noise(sx, sy, k=1.0):
+        n = _tileable_blur(rng.standard_normal((size, size)).astype(np.float32), sx, sy)
+        return k * n / (n.std() + 1e-9)
+
+    ripples = 0.12 * np.sin(2 * np.pi * (xx / size * 15 + 0.15 * noise(12, 12)))
+    sand = base * (1.0 + ripples) + 0.06 * noise(0.7, 0.7)
+    rock = base * (1.0 + 0.15 * noise(6, 6)) - 0.35 * (np.abs(noise(3, 3)) < 0.06)
+    coral = 1.0 + 0.1 * noise(4, 4) - 0.3 * (noise(1.2, 1.2) > 1.8)
+    blades = noise(2.5, 22)                       # long along y, narrow across
+    weed = 0.75 + 0.45 * np.tanh(1.5 * blades) + 0.08 * noise(1, 6)
+    urchin = 0.8 + 0.5 * (noise(0.8, 0.8) > 1.0)
+    leg = base * (1.0 + 0.2 * noise(5, 5))
+    out = np.stack([sand, rock, coral, weed, urchin, leg]).astype(np.float32)
+    return np.clip(out, 0.2, 1.8)
+
+
+_GRIDS: dict = {}
+
+
+def _grid_for(world: World) -> BathymetryGrid:
+    """One bathymetry grid per world, shared by its cameras."""
+    key = id(world.bathymetry)
+    g = _GRIDS.get(key)
+    if g is None or g.bathy is not world.bathymetry:
+        g = _GRIDS[key] = BathymetryGrid(world.bathymetry, world.scene_spec.extent_m)
+    return g
 
 
 class UnderwaterCamera:
@@ -87,9 +145,10 @@ class UnderwaterCamera:
         self.blur_sigma_px = blur_sigma_px
         self.read_noise = read_noise
         self.exposure = exposure
-        self.texture = _texture(seed + 1)
+        self.textures = material_textures(seed + 1)            # (materials, 256, 256)
+        self._bathy_grid = _grid_for(world)
         self._albedo_planes = np.ascontiguousarray(ALBEDO.T)   # (3, materials)
-        self._texture_flat = np.ascontiguousarray(self.texture, dtype=np.float32).ravel()
+        self._texture_flat = self.textures.ravel()
         self._noise_bank = self.rng.standard_normal(self.width * self.height * 3 * 4,
                                                     dtype=np.float32)
         self._gamma_lut = (np.linspace(0.0, 1.0, 4096) ** (1 / 2.2) * 255.0 + 0.5).astype(np.uint8)
@@ -120,6 +179,7 @@ class UnderwaterCamera:
         n = dx.shape[0]
         max_r = self.cam.max_range_m
         bathy = self.world.bathymetry
+        grid = self._bathy_grid
         ox, oy, oz = (float(v) for v in origin)
         # -- seabed hit: plane guess under the camera, refined on the relief -------------
         down = dz < -1e-3
@@ -128,10 +188,14 @@ class UnderwaterCamera:
         if z0 < oz <= 0.0:
             inv = np.where(down, -1.0 / np.where(down, dz, -1.0), 0.0).astype(np.float32)
             tt = (oz - z0) * inv
-            for _ in range(3):       # fixed point on the relief (it is gentle: <= 0.5 m)
+            for _ in range(4):       # fixed point on the relief (gentle: <= 0.5 m)
                 np.minimum(tt, np.float32(4.0 * max_r), out=tt)
-                zs = bathy.seabed_z(ox + tt * dx, oy + tt * dy)
-                tt = (oz - zs) * inv
+                zs = grid.seabed_z(ox + tt * dx, oy + tt * dy)
+                t_new = (oz - zs) * inv
+                done = float(np.max(np.abs(t_new - tt))) < 1e-3    # 1 mm: converged
+                tt = t_new
+                if done:
+                    break
             t_hit = np.where(down & (tt > 0), tt, np.float32(np.inf))
         # -- tower legs: vertical cylinders, only those that could be nearer than the seabed
         rad = 0.5 * self.world.leg_diameter_m
@@ -176,8 +240,8 @@ class UnderwaterCamera:
         tscale = np.float32(256.0 / self.TEXTURE_SCALE_M)
         tix = (hx * tscale).astype(np.int32) & 255
         tiy = (hy * tscale).astype(np.int32) & 255
-        grain = np.take(self._texture_flat, tiy * 256 + tix)   # flat take: 2-D fancy
-        refl = np.empty((3, n), np.float32)                     # indexing is slower
+        grain = np.take(self._texture_flat, material.astype(np.int32) * 65536 + tiy * 256 + tix)
+        refl = np.empty((3, n), np.float32)           # (flat take: fancy indexing is slower)
         for ch in range(3):
             np.multiply(np.take(self._albedo_planes[ch], material), grain, out=refl[ch])
         depth_hit = np.maximum(np.float32(0), -hz)
@@ -210,9 +274,10 @@ class UnderwaterCamera:
             rad[:, ~hit] = veil
         img = cv2.merge([rad[0], rad[1], rad[2]]).reshape(self.height, self.width, 3)
         img *= np.float32(self.exposure)
+        # marine snow goes in before the blur: the far particles then need no blur of their own
+        img = self._marine_snow(img, light.marine_snow_per_m3)
         if self.blur_sigma_px > 0:
             img = cv2.GaussianBlur(img, (0, 0), self.blur_sigma_px)
-        img = self._marine_snow(img, light.marine_snow_per_m3)
         # sensor noise: a random window of a pre-drawn Gaussian bank (drawing 230k normals
         # per frame costs more than the whole light model)
         off = int(self.rng.integers(0, self._noise_bank.size - img.size))
@@ -240,12 +305,16 @@ class UnderwaterCamera:
         u = self.rng.integers(0, self.width, count)
         v = self.rng.integers(0, self.height, count)
         bright = np.clip(0.02 * (0.2 + self.cam.light_power) / z ** 2, 0, 0.5).astype(np.float32)
-        # near particles are big out-of-focus discs, far ones single pixels: splat each at
-        # its pixel, then spread near and far separately (two blurs instead of a disc each)
-        snow = np.zeros(img.shape[:2], np.float32)
+        # near particles are big out-of-focus discs (one extra blur), far ones single pixels
+        # (the frame's own blur spreads them): splat each at its pixel
         near = z < 1.0
-        for sel, sigma in ((near, 2.5), (~near, 0.8)):
-            layer = np.zeros(img.shape[:2], np.float32)
-            np.add.at(layer, (v[sel], u[sel]), bright[sel] * (2 * math.pi * sigma * sigma))
-            snow += cv2.GaussianBlur(layer, (0, 0), sigma)
+        size = img.shape[0] * img.shape[1]
+        idx = v * img.shape[1] + u
+        far_w = bright[~near] * (2 * math.pi * self.blur_sigma_px ** 2 if self.blur_sigma_px
+                                 else 1.0)             # peak = brightness after the blur
+        far_snow = np.bincount(idx[~near], weights=far_w, minlength=size)
+        near_w = bright[near] * (2 * math.pi * 2.4 ** 2)      # peak = brightness after blur
+        near_snow = np.bincount(idx[near], weights=near_w, minlength=size)
+        snow = far_snow.astype(np.float32).reshape(img.shape[:2]) + cv2.GaussianBlur(
+            near_snow.astype(np.float32).reshape(img.shape[:2]), (0, 0), 2.4)
         return img + snow[:, :, None] * np.array([0.9, 0.95, 1.0], np.float32)

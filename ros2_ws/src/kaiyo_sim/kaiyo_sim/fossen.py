@@ -201,6 +201,20 @@ class FossenModel:
         nu_r_dot[:3] += w_c
         return ext - self.m_a @ nu_r_dot
 
+    def fluid_inertia_wrench(self, position, rot, fluid_accel_enu) -> np.ndarray:
+        """Body wrench of an accelerating surrounding fluid (wave orbital motion): the
+        Froude-Krylov force rho V a at the CB plus the added-mass part M_A a (Morison's
+        inertia term; completes nu_c_dot = R^T a_c - omega x v_c for a time-varying current).
+        A neutrally buoyant body with no damping then moves exactly with the water."""
+        a_b = rot.T @ np.asarray(fluid_accel_enu, dtype=float)
+        vol = self.params.volume_m3 * (1.0 if self.surface_vessel
+                                       else self.submerged_fraction(position, rot))
+        f = self.rho * vol * a_b
+        out = self.m_a[:, :3] @ a_b
+        out[:3] += f
+        out[3:] += _cross(self.cb, f)
+        return out
+
     # -- integration -----------------------------------------------------------------------
     def derivative(self, position, quat, nu, tau_fn, current_enu, t):
         rot = quat_to_matrix(quat)

@@ -127,7 +127,7 @@ class MujocoPhysics:
 
     def __init__(self, world: World | None, vehicles: Iterable[tuple[str, VehicleParams,
                                                                       VehicleState]],
-                 dt: float, rho: float = 1025.0, hfield_res_m: float = 1.0):
+                 dt: float, rho: float = 1025.0, hfield_res_m: float = 0.5):
         import mujoco  # imported here so the numpy path works without it
         self._mj = mujoco
         if not (math.isfinite(dt) and 0 < dt <= 0.05):

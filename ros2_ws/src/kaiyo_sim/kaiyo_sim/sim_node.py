@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import PoseWithCovarianceStamped
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
@@ -33,7 +33,7 @@ from sensor_msgs.msg import (
     NavSatStatus,
     Range,
 )
-from std_msgs.msg import Bool
+from std_msgs.msg import Bool, Float64
 
 from kaiyo_common import qos
 from kaiyo_common.frames import quat_to_ros
@@ -69,6 +69,8 @@ SPECS = [
               0.1, min_value=0.001, max_value=10.0),
     ParamSpec('lockstep_timeout_s', 'float', 'lockstep mode: wall time to wait for commands '
               'before advancing anyway, s (0: wait forever)', 0.0, min_value=0.0),
+    ParamSpec('waves_below_surface', 'bool', 'Submerged vehicles feel the wave orbital '
+              'motion (velocity and Froude-Krylov/added-mass inertia), fading with depth', True),
     ParamSpec('camera_enabled', 'bool', 'Render the vehicles\' cameras', True),
     ParamSpec('camera_scale', 'float', 'Camera resolution relative to the vehicle YAML, '
               'e.g. 0.5 renders 640x480 cameras at 320x240', 0.5, min_value=0.05, max_value=2.0),
@@ -103,7 +105,8 @@ class SimNode(Node):
         try:
             self.sim = Simulation(world, p.vehicles, seed=p.seed, dt=p.dt_s, backend=p.backend,
                                   camera=p.camera_enabled, camera_scale=p.camera_scale,
-                                  truth_rate_hz=p.truth_rate_hz)
+                                  truth_rate_hz=p.truth_rate_hz,
+                                  waves_below_surface=p.waves_below_surface)
         except VehicleFileError as err:
             raise ParameterContractError('vehicles', p.vehicles, str(err)) from None
         except (SimulationError, PhysicsError) as err:
@@ -125,6 +128,9 @@ class SimNode(Node):
         self.lockstep_wait_since: float | None = None
         self.next_boundary = p.lockstep_period_s
         self.timer = self.create_timer(0.01 if p.mode != 'fast' else 0.0, self.on_tick)
+        self.diag_pub = self.create_publisher(DiagnosticArray, '/sim/diagnostics', qos.RELIABLE)
+        self.diag_last = (time.monotonic(), 0.0)
+        self.create_timer(1.0, self.on_diagnostics)   # wall clock: also while lockstep waits
         self._publish_clock()
         self.get_logger().info(
             f'simulating {", ".join(p.vehicles)} in {world.name} ({p.backend}, dt {p.dt_s} s, '
@@ -140,7 +146,7 @@ class SimNode(Node):
             pub('imu', Imu, f'/{name}/imu/data')
         if 'pressure' in s:
             pub('pressure', FluidPressure, f'/{name}/pressure')
-            pub('depth', PoseWithCovarianceStamped, f'/{name}/depth')
+            pub('depth', Float64, f'/{name}/depth')        # as the pressure driver: m down
         if 'dvl' in s:
             pub('dvl', DvlVelocity, f'/{name}/dvl')
         if 'altimeter' in s:
@@ -186,6 +192,24 @@ class SimNode(Node):
             self.get_logger().warning(f'inject_fault refused: {r.message}')
         return response
 
+    def on_diagnostics(self) -> None:
+        now = time.monotonic()
+        wall0, sim0 = self.diag_last
+        rtf = (self.sim.time_s - sim0) / max(1e-9, now - wall0)
+        self.diag_last = (now, self.sim.time_s)
+        faults = [f'{name}:{f.fault}{":" + f.target if f.target else ""}'
+                  for name, v in self.sim.vehicles.items() for f in v.faults.values()]
+        st = DiagnosticStatus(name='kaiyo_sim', hardware_id='simulator')
+        st.level = DiagnosticStatus.WARN if faults else DiagnosticStatus.OK
+        st.message = ('injected faults: ' + ', '.join(faults)) if faults else 'running'
+        values = {'sim_time_s': f'{self.sim.time_s:.3f}', 'real_time_factor': f'{rtf:.2f}',
+                  'mode': self.params.mode, 'backend': self.sim.backend,
+                  **{k: str(v) for k, v in self.counters.items()}}
+        st.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        msg = DiagnosticArray(status=[st])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
+
     def on_tick(self) -> None:
         p = self.params
         if p.mode == 'realtime':
@@ -221,6 +245,11 @@ class SimNode(Node):
                     self.lockstep_wait_since = now
                 waited = now - self.lockstep_wait_since
                 if p.lockstep_timeout_s <= 0 or waited < p.lockstep_timeout_s:
+                    if waited > 2.0:
+                        self.get_logger().info(
+                            f'lockstep: sim time {self.sim.time_s:.2f} s, waiting for a '
+                            f'thruster command from {", ".join(waiting)}',
+                            throttle_duration_sec=10.0)
                     return
                 self.counters['lockstep_timeouts'] += 1
                 self.get_logger().warning(f'lockstep: no command from {", ".join(waiting)} '
@@ -269,13 +298,7 @@ class SimNode(Node):
             m.header.stamp, m.header.frame_id = stamp, f'{name}/pressure'
             m.fluid_pressure, m.variance = float(r.pressure_pa), float(r.std_pa) ** 2
             self.pubs[(name, 'pressure')].publish(m)
-            d = PoseWithCovarianceStamped()
-            d.header.stamp, d.header.frame_id = stamp, 'map'
-            d.pose.pose.position.z = -float(r.depth_m)
-            d.pose.pose.orientation.w = 1.0
-            cov = np.diag([1e6, 1e6, max(r.depth_std_m, 1e-4) ** 2, 1e6, 1e6, 1e6])
-            d.pose.covariance = list(cov.ravel())
-            self.pubs[(name, 'depth')].publish(d)
+            self.pubs[(name, 'depth')].publish(Float64(data=float(r.depth_m)))
         elif kind == 'dvl':
             m = DvlVelocity()
             m.header.stamp, m.header.frame_id = stamp, f'{name}/dvl'
@@ -351,8 +374,9 @@ class SimNode(Node):
         img = Image()
         img.header.stamp, img.header.frame_id = stamp, frame_id
         img.height, img.width = cam.height, cam.width
-        img.encoding, img.step = 'rgb8', cam.width * 3
-        img.data = frame.image_rgb.tobytes()
+        # bgr8 like kaiyo_drivers' camera node (OpenCV order)
+        img.encoding, img.step = 'bgr8', cam.width * 3
+        img.data = np.ascontiguousarray(frame.image_rgb[:, :, ::-1]).tobytes()
         self.pubs[(name, 'camera')].publish(img)
         info = CameraInfo()
         info.header.stamp, info.header.frame_id = stamp, frame_id

@@ -6,6 +6,11 @@
     for out in outputs: out.vehicle, out.kind, out.time_s, out.reading
     sim.inject_fault(FaultRequest('hover_auv', 'dvl_dropout'))          # -> FaultResult
 
+Forces each step: thrusters (lag, saturation, failures) through the allocation matrix; the
+world current at the vehicle's depth plus, below the surface, the wave orbital velocity and
+its inertia force; the wave boat's hull, foil and rudder forces; the Fossen hydrodynamics in
+the physics back-end.
+
 Time is the simulation's own (`sim.time_s`); the ROS node decides how fast to advance it
 (lockstep, real time x factor, or flat out) and publishes /clock. Every random draw
 (sensor noise, camera grain, waves, scene) comes from generators seeded from `seed`, so the
@@ -95,6 +100,7 @@ class SimVehicle:
     camera: Any = None
     harvest_w: float = 0.0
     allocation: np.ndarray = None                   # 6 x N, cached from params
+    fluid: Any = None                               # the physics' FossenModel of this vehicle
 
     def __post_init__(self) -> None:
         self.allocation = self.params.allocation_matrix()
@@ -110,7 +116,7 @@ class Simulation:
     def __init__(self, world: World, vehicles, seed: int = 0, dt: float = 0.02,
                  backend: str = 'mujoco', camera=True, camera_scale: float = 1.0,
                  truth_rate_hz: float = 50.0, start: dict | None = None,
-                 scene: SeabedScene | None = None):
+                 scene: SeabedScene | None = None, waves_below_surface: bool = True):
         if not (math.isfinite(dt) and 0 < dt <= 0.05):
             raise SimulationError(f'dt {dt!r} s must be in (0, 0.05]')
         if not truth_rate_hz > 0:
@@ -124,6 +130,7 @@ class Simulation:
         self.time_s = 0.0
         self.steps = 0
         self.sea = Sea(world.sea_state)
+        self.waves_below_surface = waves_below_surface and world.sea_state.hs_m > 0
         self.scene = scene
         want_camera = camera
         self.vehicles: dict[str, SimVehicle] = {}
@@ -163,6 +170,8 @@ class Simulation:
             physics_list.append((name, params, state))
         self.truth_period = 1.0 / truth_rate_hz
         self.physics = make_physics(backend, world, physics_list, dt, world.density_kg_m3)
+        for name, v in self.vehicles.items():
+            v.fluid = self.physics.models[name]      # its FossenModel, for wave loads
         self.backend = backend
 
     # -- commands and faults ---------------------------------------------------------------
@@ -266,6 +275,14 @@ class Simulation:
             thrust = v.bank.step(dt)
             tau = v.allocation @ thrust if len(thrust) else np.zeros(6)
             currents[name] = self.world.current_at(s.position, t)
+            if v.hull is None and self.waves_below_surface:
+                # wave orbital motion: part of the water velocity the vehicle moves through,
+                # and its acceleration pushes (Froude-Krylov + added mass)
+                depth = self.world.bathymetry.depth(float(s.position[0]), float(s.position[1]))
+                u_w, a_w = self.sea.orbital(s.position[0], s.position[1], s.position[2], t,
+                                            depth)
+                currents[name] = currents[name] + u_w
+                tau = tau + v.fluid.fluid_inertia_wrench(s.position, s.rotation(), a_w)
             if v.hull is not None:
                 v.hull.step_rudder(v.rudder_command_deg, dt)
                 hf = v.hull.forces(s.position, s.rotation(), s.velocity, self.sea, t,

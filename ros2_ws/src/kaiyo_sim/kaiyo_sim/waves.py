@@ -10,7 +10,10 @@ is split into N components with frequencies drawn at random inside equal bins ov
 a_i = sqrt(2 S(w_i) dw), random phases and a cos^2s directional spread about the mean
 direction, all from one seed. Wave numbers follow the finite-depth dispersion relation
 w^2 = g k tanh(k h). Linear (Airy) superposition gives the elevation, its time derivative and
-slopes at any point; a 30-minute record is cheap in numpy.
+slopes at any point; a 30-minute record is cheap in numpy. Below the surface `orbital`
+gives the water particle velocity and acceleration (finite-depth Airy theory), which the
+simulator feeds to submerged vehicles as a time-varying current plus the Froude-Krylov and
+added-mass inertia force.
 
 Wave boat (a Wave Glider-like float on an umbilical to a wing rack):
 - heave/roll/pitch hydrostatics from the waterplane area and metacentric heights, with the
@@ -103,6 +106,14 @@ class Sea:
         spread = _sample_cos2s(rng, state.spreading_s, state.components)
         theta = mean_to + spread
         self.kx, self.ky = k * np.cos(theta), k * np.sin(theta)
+        self.k = k
+        self.dir_x, self.dir_y = np.cos(theta), np.sin(theta)
+        aw = self.amplitude * self.omega
+        aww = aw * self.omega
+        # weights of [vx, vy, vz, ax, ay, az] on [ch c, ch c, sh s, ch s, ch s, sh c]
+        self._orb_w = np.stack([aw * self.dir_x, aw * self.dir_y, -aw,
+                                -aww * self.dir_x, -aww * self.dir_y, -aww])
+        self._orb_h = None
 
     @property
     def variance_m2(self) -> float:
@@ -122,6 +133,30 @@ class Sea:
         am = self.amplitude
         return (float(am @ c), float(-(am * self.omega) @ s), float((am * self.kx) @ s),
                 float((am * self.ky) @ s))
+
+    def orbital(self, x: float, y: float, z: float, t: float,
+                depth_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Water particle velocity (m/s) and acceleration (m/s^2), ENU, at (x, y, z<=0) under
+        the waves, linear finite-depth (Airy) theory over water depth h:
+            u_h = a w cosh(k(z+h))/sinh(kh) cos(arg),  w = -a w sinh(k(z+h))/sinh(kh) sin(arg)
+        (written with exponentials so deep water does not overflow)."""
+        h = max(float(depth_m), 0.1)
+        z = min(0.0, max(float(z), -h))
+        k = self.k
+        if h != self._orb_h:                  # depth-only terms, cached (h rarely changes much)
+            self._orb_h = h
+            self._orb_e2 = np.exp(-2.0 * k * h)
+            self._orb_inv = 1.0 / (1.0 - self._orb_e2)
+        ez = np.exp(k * z)
+        ezz = np.exp(-k * (z + 2.0 * h))        # (not e2 / ez: 0/0 in deep water)
+        ch = (ez + ezz) * self._orb_inv         # cosh(k(z+h)) / sinh(kh)
+        sh = (ez - ezz) * self._orb_inv         # sinh(k(z+h)) / sinh(kh)
+        a = self._arg(x, y, t)
+        c, s = np.cos(a), np.sin(a)
+        # eta = a cos(arg) with arg = w t - k.x: w = d eta/dt at the surface = -a w sin(arg)
+        z6 = np.stack([ch * c, ch * c, sh * s, ch * s, ch * s, sh * c])
+        out = np.einsum('ij,ij->i', self._orb_w, z6)
+        return out[:3], out[3:]
 
     def record(self, x: float, y: float, t) -> np.ndarray:
         """Elevation time series at one point (t: array of times, s)."""

@@ -58,15 +58,15 @@ def test_mujoco_neutral_vehicle_holds_depth_120_s(world, name):
 def test_heavy_vehicle_lands_on_the_seabed_not_through_it(world):
     p = load_vehicle('hover_auv')
     heavy = dataclasses.replace(p, volume_m3=p.volume_m3 * 0.95)
-    x, y = 30.0, -30.0
+    x, y = 30, -30                                   # ints work as well as floats
     seabed = float(world.bathymetry.seabed_z(x, y))
     phys = MujocoPhysics(world, [('v', heavy, VehicleState.at_rest([x, y, seabed + 2.0]))], 0.02)
     for _ in range(1500):   # 30 s
         phys.step({'v': np.zeros(6)}, {'v': np.zeros(3)})
     z = phys.state('v').position[2]
     assert phys.contacts('v') > 0
-    # resting on the (1 m-gridded) seabed: within the hull half-height + relief of it
-    assert seabed - 0.2 < z < seabed + 0.3 + 0.5
+    # resting on the (0.5 m-gridded) seabed: the hull bottom 0.3 m below the origin
+    assert z - seabed == pytest.approx(0.3, abs=0.1)
     assert abs(phys.state('v').velocity[2]) < 0.02
 
 

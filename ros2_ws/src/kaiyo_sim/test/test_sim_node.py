@@ -5,11 +5,12 @@ import subprocess
 import sys
 
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, FluidPressure, Image, Imu, NavSatFix
-from std_msgs.msg import Bool
+from std_msgs.msg import Bool, Float64
 
 from kaiyo_common import qos
 from kaiyo_common.params import ParameterContractError
@@ -42,6 +43,7 @@ def test_node_publishes_the_architecture_topics(ctx):
             'clock': probe.collect(Clock, '/clock'),
             'imu': probe.collect(Imu, '/hover_auv/imu/data', qos.SENSOR),
             'pressure': probe.collect(FluidPressure, '/hover_auv/pressure', qos.SENSOR),
+            'depth': probe.collect(Float64, '/hover_auv/depth', qos.SENSOR),
             'dvl': probe.collect(DvlVelocity, '/hover_auv/dvl', qos.SENSOR),
             'gps': probe.collect(NavSatFix, '/wave_boat/gps/fix', qos.SENSOR),
             'thr': probe.collect(ThrusterState, '/hover_auv/thrusters/state', qos.SENSOR),
@@ -53,7 +55,7 @@ def test_node_publishes_the_architecture_topics(ctx):
         assert probe.spin_until(lambda: all(got.values()), timeout=30.0, nodes=[node]), \
             {k: len(v) for k, v in got.items()}
         img, mask, info = got['image'][-1], got['mask'][-1], got['info'][-1]
-        assert img.encoding == 'rgb8' and (img.width, img.height) == (64, 48)
+        assert img.encoding == 'bgr8' and (img.width, img.height) == (64, 48)
         assert mask.encoding == 'mono8' and len(mask.data) == 64 * 48
         assert set(bytes(mask.data)) <= set(range(7))
         assert info.k[0] == pytest.approx(457.0 * 0.1) and info.header.frame_id.endswith('optical')
@@ -61,6 +63,7 @@ def test_node_publishes_the_architecture_topics(ctx):
         assert got['gps'][-1].status.status == 0                   # the boat has a fix
         assert got['imu'][-1].linear_acceleration.z == pytest.approx(9.81, abs=0.5)
         assert got['pressure'][-1].fluid_pressure > 101325 + 1025 * 9.81 * 2.5
+        assert 2.0 < got['depth'][-1].data < 4.5                     # m down, starts at 3 m
     finally:
         probe.destroy()
         node.destroy_node()
@@ -90,6 +93,7 @@ def test_inject_fault_service(ctx):
     probe = Probe(ctx)
     try:
         leak = probe.collect(Bool, '/hover_auv/leak', qos.SENSOR)
+        diag = probe.collect(DiagnosticArray, '/sim/diagnostics', qos.RELIABLE)
         client = probe.node.create_client(InjectFault, '/sim/inject_fault')
         assert probe.spin_until(lambda: client.service_is_ready(), timeout=10.0, nodes=[node])
 
@@ -102,6 +106,9 @@ def test_inject_fault_service(ctx):
         ok = call(vehicle='hover_auv', fault='leak')
         assert ok.success
         assert probe.spin_until(lambda: leak and leak[-1].data, timeout=20.0, nodes=[node])
+        assert probe.spin_until(lambda: diag and 'hover_auv:leak' in diag[-1].status[0].message,
+                                timeout=5.0, nodes=[node])
+        assert diag[-1].status[0].level == DiagnosticStatus.WARN
         client.destroy()
     finally:
         probe.destroy()
@@ -126,6 +133,23 @@ def test_lockstep_waits_for_every_vehicle(ctx):
         pubs['wave_boat'].publish(ThrusterCommand(names=['rudder_deg'], thrust_n=[5.0]))
         assert probe.spin_until(lambda: node.sim.time_s > 0.35, timeout=5.0, nodes=[node])
         assert node.sim.time_s == pytest.approx(0.4, abs=1e-6)
+    finally:
+        probe.destroy()
+        node.destroy_node()
+
+
+def test_realtime_mode_never_runs_ahead_of_the_wall_clock(ctx):
+    import time
+    t0 = time.monotonic()
+    node = SimNode(context=ctx, parameter_overrides=_params(
+        mode='realtime', real_time_factor=2.0, camera_enabled=False))
+    probe = Probe(ctx)
+    try:
+        clock = probe.collect(Clock, '/clock')
+        assert probe.spin_until(lambda: node.sim.time_s >= 0.5, timeout=30.0, nodes=[node])
+        # sim seconds <= 2 x wall seconds since start (+ one step): paced, not flat out
+        assert node.sim.time_s <= 2.0 * (time.monotonic() - t0) + node.sim.dt
+        assert clock and clock[-1].clock.sec + clock[-1].clock.nanosec * 1e-9 <= node.sim.time_s
     finally:
         probe.destroy()
         node.destroy_node()

@@ -1,6 +1,7 @@
 """Tier 1: the simulation core: determinism, commands, every fault in InjectFault.srv."""
 import math
 
+import numpy as np
 import pytest
 
 from kaiyo_sim.simulation import FAULTS, CommandResult, FaultRequest, Simulation, SimulationError
@@ -178,3 +179,17 @@ def test_bad_setups_raise(world):
         Simulation(world, ['hover_auv', 'hover_auv'], camera=False)
     with pytest.raises(SimulationError, match='dt'):
         Simulation(world, ['hover_auv'], dt=1.0, camera=False)
+
+
+def test_submerged_vehicles_feel_the_waves_fading_with_depth(world):
+    # a neutral AUV near the surface sways with the swell; deep down much less; off: none
+    def sway(depth, waves=True):
+        sim = Simulation(world, ['hover_auv'], seed=1, backend='mujoco', camera=False,
+                         start={'hover_auv': (-30.0, -30.0, depth, 0.0)},
+                         waves_below_surface=waves)
+        sim.vehicles['hover_auv'].fluid.buoyancy = sim.vehicles['hover_auv'].fluid.weight
+        truth = _of(_run(sim, 16.0), 'hover_auv', 'truth')[200:]   # last 12 s
+        return float(np.std([r.velocity[0] for r in truth]))
+    shallow, deep, calm = sway(2.0), sway(15.0), sway(2.0, waves=False)
+    assert shallow > 2 * deep > 0
+    assert calm < 0.1 * deep

@@ -92,3 +92,38 @@ def test_wave_boat_is_propelled_by_waves_and_steers_with_rudder():
     _, _, to_port = _sail(sea, 60.0, rudder_deg=20.0)
     _, _, to_stbd = _sail(sea, 60.0, rudder_deg=-20.0)
     assert to_port > math.pi and to_stbd < -math.pi   # turned round either way
+
+
+def test_orbital_motion_matches_airy_theory_and_moves_a_neutral_vehicle():
+    # one long-crested component: a = 0.5 m, T = 8 s, over 20 m of water
+    sea = Sea(SeaState(hs_m=1.0, tp_s=8.0, direction_deg=270.0, spreading_s=0.0,
+                       components=1, seed=3, depth_m=20.0))
+    a, w, k = sea.amplitude[0], sea.omega[0], sea.k[0]
+    z, h = -8.0, 20.0
+    expect_u = a * w * math.cosh(k * (z + h)) / math.sinh(k * h)
+    expect_w = a * w * math.sinh(k * (z + h)) / math.sinh(k * h)
+    ts = np.arange(0.0, 2 * math.pi / w, 0.05)
+    vel = np.array([sea.orbital(0.0, 0.0, z, t, h)[0] for t in ts])
+    assert np.max(np.abs(vel[:, 0])) == pytest.approx(expect_u, rel=0.01)   # waves go east
+    assert np.max(np.abs(vel[:, 1])) < 1e-9
+    assert np.max(np.abs(vel[:, 2])) == pytest.approx(expect_w, rel=0.01)
+    # the surface particle moves with the elevation: w(z=0) = d eta / dt
+    _, deta_dt, _, _ = sea.kinematics(0.0, 0.0, 1.3)
+    assert sea.orbital(0.0, 0.0, 0.0, 1.3, h)[0][2] == pytest.approx(deta_dt, rel=1e-6)
+    # a neutrally buoyant vehicle, released at rest, is carried by the water: its surge
+    # speed swings with the orbital velocity (Froude-Krylov + added-mass inertia + drag)
+    p = load_vehicle('hover_auv').with_neutral_ballast()
+    model = FossenModel(p)
+    s = VehicleState.at_rest([0.0, 0.0, z])
+    us, zs = [], []
+    dt = 0.04
+    for _ in range(int(32.0 / dt)):
+        u_f, a_f = sea.orbital(s.position[0], s.position[1], s.position[2], s.time_s, h)
+        s = model.step(s, model.fluid_inertia_wrench(s.position, s.rotation(), a_f), u_f, dt)
+        us.append(s.velocity[0])
+        zs.append(s.position[2])
+    last = slice(-200, None)                                   # the last two periods
+    assert 0.5 * (max(us[last]) - min(us[last])) == pytest.approx(expect_u, rel=0.05)
+    heave = 0.5 * (max(zs[last]) - min(zs[last]))
+    assert heave == pytest.approx(expect_w / w, rel=0.2)      # bobs with the water
+    assert np.mean(zs[last]) == pytest.approx(z, abs=0.15)     # about its depth

@@ -111,3 +111,13 @@ def test_bad_world_files_name_the_key(world, mutate, words):
 def test_missing_world_file():
     with pytest.raises(WorldError, match='cannot read'):
         load_world('atlantis')
+
+
+def test_class_ids_are_the_interface_constants():
+    from kaiyo_interfaces.msg import SeabedObservation as S
+    from kaiyo_sim import world as w
+    assert (w.CLASS_UNKNOWN, w.CLASS_WATER, w.CLASS_SEAWEED, w.CLASS_CORALLINE, w.CLASS_BARE,
+            w.CLASS_URCHIN, w.CLASS_OTHER) == (S.CLASS_UNKNOWN, S.CLASS_WATER, S.CLASS_SEAWEED,
+                                                S.CLASS_CORALLINE, S.CLASS_BARE, S.CLASS_URCHIN,
+                                                S.CLASS_OTHER)
+    assert len(w.CLASS_NAMES) == S.CLASS_COUNT

@@ -64,7 +64,7 @@ def generate_launch_description():
         try:
             root = repo_root()
         except KaiyoPathError:
-            root = None      # params paths then resolve relative to the bringup file
+            root = None      # outside a clone without KAIYO_ROOT: params paths relative to the file
         bringup = load_bringup(path, overrides, root=root)
         return [Node(**launch_node_arguments(spec)) for spec in bringup.nodes]
 

@@ -241,7 +241,7 @@ def test_overlay_root_sets_rates_and_seed_and_links_the_rest(tmp_path):
 
 # -- end to end -----------------------------------------------------------------------------
 
-# Bounds for the short run (seed 42, 10 m x 6 m, ~60 cells): what the stack achieves today,
+# Bounds for the short run (seed 42, 10 m x 4 m, 40 cells): what the stack achieves today,
 # with margin, so that a broken link (georeferencing, navigation, analysis, recording) fails.
 # The goals (5 points, 15 %) are reported in summary.json, see docs/demo.md.
 SHORT_RUN_BOUNDS = {'seaweed_mae_pts': 35.0, 'barren_mae_pts': 60.0, 'urchin_error': 2.0,

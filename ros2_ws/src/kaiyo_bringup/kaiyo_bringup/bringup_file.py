@@ -131,6 +131,8 @@ def _subst(value: Any, env: dict[str, str], file: Path, line: int,
     if typed and isinstance(value, str):
         m = _SUBST_RE.fullmatch(value)
         if m and m.group(1) in env:
+            if env[m.group(1)].strip() == '':
+                return ''   # an empty argument stays an empty string, not YAML null
             try:
                 return yaml.safe_load(env[m.group(1)])
             except yaml.YAMLError:
@@ -158,13 +160,13 @@ def _subst(value: Any, env: dict[str, str], file: Path, line: int,
 
 
 def resolve_path(p: str, file: Path, root: Path | None) -> Path:
-    """A params path: absolute, else relative to the repo root, else to the bringup file."""
+    """A params path: absolute, else relative to the bringup file, else to the repo root."""
     path = Path(p)
     if path.is_absolute():
         return path
-    if root is not None and (root / path).exists():
-        return root / path
-    return file.parent / path
+    if (file.parent / path).exists() or root is None:
+        return file.parent / path
+    return root / path   # also the path named in the error when neither exists
 
 
 def check_params_file(path: Path, source: str) -> None:

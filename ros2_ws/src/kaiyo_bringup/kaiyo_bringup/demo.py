@@ -51,7 +51,7 @@ DEFAULT_MISSIONS = {
     'camera_robot': 'missions/demo/camera_robot_stations.yaml',
     'wave_boat': 'missions/demo/wave_boat_relay.yaml',
 }
-# `--short` (CI, a first look): a 10 m x 6 m survey and one camera station
+# `--short` (CI, a first look): a 10 m x 4 m survey and one camera station
 SHORT_MISSIONS = {
     'hover_auv': 'missions/demo/hover_auv_survey_short.yaml',
     'camera_robot': 'missions/demo/camera_robot_stations_short.yaml',
@@ -68,15 +68,16 @@ MAP_TIMEOUT_S = 60.0          # s wall: the final map after the survey ends
 # survey: with the at-sea rates (IMU 50 Hz, control 50 Hz, odometry 50 Hz) the stack needs
 # ~0.8 CPU-s per simulated second, i.e. at most ~2.5x real time on 2 cores. The demo's
 # simulated sensors therefore report at the rates below (the shipped vehicle files keep
-# theirs; `kaiyo bringup sim` uses them) and the loops run at 20 Hz of sim time. In lockstep
-# the simulator steps a whole round before it reads new commands, so the thrust changes once
-# per round: lockstep_period_s = 0.1 s is 10 Hz of effective control. Tried and not enough:
-# control at 10 Hz or rounds of 0.2 s - the camera robot (BlueROV2 class, pitch-unstable when
-# not held) then dips to 0.3 m above the seabed or wanders off its station.
+# theirs; `kaiyo bringup sim` uses them). In lockstep the simulator steps a whole round before
+# it reads new commands, so the thrust changes once per round: with rounds of 0.1 s, control
+# faster than 10 Hz is computed and thrown away, so clock, control and odometry run at 10 Hz
+# of sim time (the anchor: MVP controls at 10 Hz). Rounds of 0.2 s (5 Hz effective)
+# were tried: the camera robot then wanders off its station.
 CAMERA_ROBOT_RATE_HZ = 0.2
 DEMO_SENSOR_RATES_HZ = {'imu': 20.0, 'pressure': 5.0, 'altimeter': 5.0, 'thrusters': 2.0}
-DEMO_SIM_ARGS = {'clock_rate_hz': '20.0', 'control_rate_hz': '20.0', 'odometry_rate_hz': '20.0',
-                 'supervisor_rate_hz': '5.0', 'lockstep_period_s': '0.1',
+DEMO_SIM_ARGS = {'clock_rate_hz': '10.0', 'control_rate_hz': '10.0', 'odometry_rate_hz': '10.0',
+                 'supervisor_rate_hz': '5.0', 'executor_rate_hz': '5.0',
+                 'lockstep_period_s': '0.1',
                  # Watchdogs count sim seconds; at ~4x real time a process that the shared
                  # machine leaves unscheduled for 1 s of wall time is 4 s late. These windows
                  # still catch a real dropout within seconds; the at-sea values are in the
@@ -108,7 +109,7 @@ def register(sub) -> None:
                    help='run at wall-clock speed (for watching with `kaiyo web`) instead of '
                         'lockstep as fast as the machine allows')
     p.add_argument('--short', action='store_true',
-                   help='the short form: a 10 m x 6 m survey and one camera station (~1.5 min)')
+                   help='the short form: a 10 m x 4 m survey and one camera station (~1.5 min)')
     p.add_argument('--survey-mission', default='', metavar='FILE',
                    help=f"hover_auv survey mission (default {DEFAULT_MISSIONS['hover_auv']}, "
                         f"with --short {SHORT_MISSIONS['hover_auv']})")
@@ -430,7 +431,10 @@ class DemoRun:
         # the plant are judged by their own stages (map, report, plant)
         self.essential = {spec.full_name for spec in sim.nodes}
         combined = Bringup(sim.file, 'kaiyo demo', {**sim.arguments, **extra.arguments}, nodes)
-        self.sup = Supervisor(combined, out=self.log_file)
+        # the nodes that stop cleanly do so within a second of SIGINT; the controllers ignore
+        # SIGINT and SIGTERM once the sim clock has stopped (reported), so keep the wait short
+        self.sup = Supervisor(combined, out=self.log_file, sigint_timeout_s=4.0,
+                              sigterm_timeout_s=2.0)
         return f'{len(nodes)} processes (log: {self.log_file.name})'
 
     def dead_children(self, names=None) -> list[str]:

@@ -159,11 +159,13 @@ def test_exact_argument_reference_in_parameters_keeps_its_yaml_type(tmp_path):
         arguments:
           rate: {default: "2.5", description: rate in Hz}
           name: {default: tower, description: station}
+          token: {default: "", description: empty by default}
         nodes:
           - name: a
             package: p
             executable: e
-            parameters: {rate_hz: "${rate}", station: "${name}", label: "at ${rate} Hz"}
+            parameters: {rate_hz: "${rate}", station: "${name}", label: "at ${rate} Hz",
+                         token_file: "${token}"}
         ''')
     p = load_bringup(f).nodes[0].parameters
-    assert p == {'rate_hz': 2.5, 'station': 'tower', 'label': 'at 2.5 Hz'}
+    assert p == {'rate_hz': 2.5, 'station': 'tower', 'label': 'at 2.5 Hz', 'token_file': ''}

@@ -12,6 +12,7 @@ import math
 import signal
 
 import numpy as np
+import rclpy
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy._rclpy_pybind11 import RCLError
@@ -78,6 +79,7 @@ class ControllerNode(Node):
         if self.vehicle.surface is not None:
             self.names.append(self.vehicle.surface.rudder_name)
         self.estimate: Estimate | None = None
+        self._stopping = False
         self.dropped = 0
         self.last_output = None
         self.battery = (math.nan, math.nan)
@@ -183,14 +185,22 @@ class ControllerNode(Node):
         self.publish_thrust(values)
 
     def publish_thrust(self, values) -> None:
+        if self._stopping:
+            return              # the stop handler has sent the last (zero) command
         msg = ThrusterCommand()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = 'base_link'
         msg.names = list(self.names)
         msg.thrust_n = [float(v) for v in values]
-        self.thrust_pub.publish(msg)
+        try:
+            self.thrust_pub.publish(msg)
+        except RCLError:
+            if not self._stopping:     # a signal landed between the check and the publish
+                raise
 
     def on_status_timer(self) -> None:
+        if self._stopping:
+            return
         msg = VehicleStatus()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.vehicle = self.vehicle.name
@@ -214,17 +224,23 @@ class ControllerNode(Node):
     def shutdown(self) -> None:
         """Zero thrust (and rudder amidships) on the way out."""
         self.core.disarm()
+        if self._stopping:
+            return      # the stop handler already sent the zero command
         try:
             self.publish_thrust([0.0] * len(self.names))
         except RCLError:
-            pass  # the context is already gone; the stop handlers below sent the zeros
+            pass  # the context is already gone (stopped without our handler)
 
     def install_stop_handlers(self) -> None:
-        """Send zero thrust on SIGINT/SIGTERM *before* rclpy shuts its context down (rclpy's
-        own handler invalidates publishers first, so a command sent later never leaves)."""
+        """Send zero thrust on SIGINT/SIGTERM *before* the context shuts down (rclpy's own
+        handler invalidates publishers first, so a command sent later never leaves), then
+        shut the context down as rclpy would: spin ends with ExternalShutdownException."""
         def on_stop(signum, frame):
+            if self._stopping:
+                return
             self.shutdown()
-            raise KeyboardInterrupt
+            self._stopping = True
+            rclpy.try_shutdown(context=self.context)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, on_stop)
 

@@ -22,7 +22,7 @@ NS = f'/nav_ctl_test_{os.getpid()}'   # other test processes may share the ROS d
 
 
 @pytest.fixture
-def processes():
+def processes(tmp_path):
     exes = [LIB / 'kaiyo_navigation' / 'estimator', LIB / 'kaiyo_control' / 'controller']
     if not all(e.exists() for e in exes):
         pytest.skip('executables not installed: run `make setup`')
@@ -30,8 +30,10 @@ def processes():
         subprocess.Popen([str(exes[0]), '--ros-args', '-r', f'__ns:={NS}',
                           '-p', 'vehicle:=hover_auv']),
         subprocess.Popen([str(exes[1]), '--ros-args', '-r', f'__ns:={NS}',
-                          '--params-file', str(CONFIG)]),
+                          '--params-file', str(CONFIG)],
+                         stderr=open(tmp_path / 'controller.err', 'w')),
     ]
+    procs[1].stderr_path = tmp_path / 'controller.err'
     yield procs
     for p in procs:
         if p.poll() is None:
@@ -64,10 +66,22 @@ def test_sensors_to_thrust_across_processes(processes):
         assert probe.spin_until(lambda: feed() or (odom and abs(odom[-1].pose.pose.position.z
                                                                 + 5.0) < 0.05), timeout=30.0)
         assert probe.spin_until(client.service_is_ready, timeout=20.0)
-        fut = client.call_async(SetControlMode.Request(mode=SetControlMode.Request.MODE_AUTO,
-                                                       arm=True))
-        assert probe.spin_until(lambda: feed() or fut.done(), timeout=10.0)
-        assert fut.result().success, fut.result().message
+        # the controller may discover the estimator a little after we do: until its first
+        # odometry arrives it refuses AUTO (rightly), so ask again until it accepts
+        call = [None]
+
+        def auto_accepted():
+            feed()
+            if call[0] is None:
+                call[0] = client.call_async(SetControlMode.Request(
+                    mode=SetControlMode.Request.MODE_AUTO, arm=True))
+            elif call[0].done():
+                if call[0].result().success:
+                    return True
+                assert 'odometry' in call[0].result().message, call[0].result().message
+                call[0] = None
+            return False
+        assert probe.spin_until(auto_accepted, timeout=20.0)
         assert probe.wait_for_subscribers(sp_pub, timeout=10.0)
         sp_pub.publish(MotionSetpoint(mask=MotionSetpoint.USE_DEPTH, depth_m=7.0))
         # deeper setpoint: both heave thrusters push down
@@ -77,6 +91,6 @@ def test_sensors_to_thrust_across_processes(processes):
         ctl = processes[1]
         ctl.send_signal(signal.SIGINT)
         assert probe.spin_until(lambda: ctl.poll() is not None, timeout=10.0)
-        assert ctl.returncode == 0
+        assert ctl.returncode == 0, ctl.stderr_path.read_text()[-2000:]
         assert not any(cmds[-1].thrust_n)
         probe.destroy()

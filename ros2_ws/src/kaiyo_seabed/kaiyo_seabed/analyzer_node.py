@@ -30,7 +30,12 @@ from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_interfaces.msg import DvlVelocity, ImageBox, ImageQuality, SeabedObservation, SurveyMap
 from kaiyo_seabed.features import ImageFormatError
-from kaiyo_seabed.image_codec import ImageEncodingError, array_to_image_fields, image_to_array
+from kaiyo_seabed.image_codec import (
+    ImageEncodingError,
+    array_to_image_fields,
+    check_image_fields,
+    image_to_array,
+)
 from kaiyo_seabed.mapping import (
     QUANTITIES,
     CameraIntrinsics,
@@ -127,6 +132,11 @@ class SeabedAnalyzerNode(Node):
 
     # -- input callbacks (store only) -----------------------------------------------------
     def on_image(self, msg: Image) -> None:
+        problem = check_image_fields(msg.encoding, msg.height, msg.width, msg.step, len(msg.data))
+        if problem:     # drop at arrival, so a bad frame never displaces a good one
+            self.counters['dropped_bad'] += 1
+            self.get_logger().warn(f'dropped frame: {problem}', throttle_duration_sec=5.0)
+            return
         if self._latest is not None:
             self.counters['skipped_stale'] += 1
         self._latest = msg

@@ -170,6 +170,37 @@ def file_frames(paths, datum, mount=None, every: int = 1) -> Iterator[Frame]:
                 yield Frame(str(f), lambda f=f: read_image(f))
 
 
+def count_frames(paths, every: int = 1) -> int:
+    """How many frames `file_frames` will yield (for the progress bar), without decoding:
+    files are counted, MCAPs by their summary's per-channel message counts (a file without a
+    summary counts as one)."""
+    from mcap.exceptions import McapError
+    from mcap.reader import make_reader
+    total = 0
+    for p in paths:
+        p = Path(p)
+        files = iter_image_files(p) if p.exists() else [p]
+        for f in files:
+            if f.name == 'metadata.yaml' and any(f.parent.glob('*.mcap')):
+                continue
+            if f.suffix.lower() != '.mcap':
+                total += 1
+                continue
+            try:
+                with open(f, 'rb') as fh:
+                    summary = make_reader(fh).get_summary()
+                stats = summary.statistics if summary else None
+                images = [cid for cid, ch in (summary.channels.items() if summary else ())
+                          if summary.schemas.get(ch.schema_id) is not None
+                          and summary.schemas[ch.schema_id].name == 'sensor_msgs/msg/Image']
+                n = sum(-(-stats.channel_message_counts.get(c, 0) // every) for c in images) \
+                    if stats else 1
+                total += max(1, n)
+            except (McapError, OSError, EOFError, ValueError):
+                total += 1
+    return total
+
+
 def _raiser(err):
     def load():
         raise err
@@ -228,7 +259,7 @@ def analyze_frames(frames, analyzer: SeabedAnalyzer, masks_dir: Path | None = No
             entry = {'image': frame.name, 'error': 'out of memory decoding/analysing the image'}
         out['images'].append(entry)
         if progress:
-            progress(n + 1, total or n + 1, Path(frame.name.split('#')[0]).name)
+            progress(n + 1, max(total or 0, n + 1), Path(frame.name.split('#')[0]).name)
     if georeferenced and datum is not None:
         out['datum'] = {'lat': datum.lat_deg, 'lon': datum.lon_deg}
     return out

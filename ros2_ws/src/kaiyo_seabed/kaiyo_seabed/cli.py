@@ -44,9 +44,10 @@ def register(sub) -> None:
                    help='folder of masks (class-id PNG or SUIM RGB colours); images with the '
                         'same name in DIR/../images or --images (repeatable)')
     t.add_argument('--mapping', help='CSV label,class translating point labels to kaiyo '
-                                     'classes (default: labels are class names/ids)')
+                                     'classes (default: the shipped CoralNet/MCR-LTER mapping; '
+                                     'kaiyo class names/ids are always accepted)')
     t.add_argument('--out', required=True, help='model file to write (.yml.gz)')
-    t.add_argument('--trees', type=int, default=40, help='trees in the forest (default 40)')
+    t.add_argument('--trees', type=int, default=25, help='trees in the forest (default 25)')
     t.add_argument('--depth', type=int, default=12, help='tree depth (default 12)')
     t.add_argument('--per-class', type=int, default=250,
                    help='pixels sampled per class per masked image (default 250)')
@@ -62,7 +63,8 @@ def register(sub) -> None:
     e.add_argument('--points', action='append', default=[], metavar='CSV',
                    help='point labels image,x,y,label (pair with --images)')
     e.add_argument('--images', action='append', default=[], metavar='DIR')
-    e.add_argument('--mapping', help='CSV label,class for the point labels')
+    e.add_argument('--mapping', help='CSV label,class for the point labels (default: the '
+                                     'shipped CoralNet/MCR-LTER mapping)')
     e.add_argument('--model', help='model file (default: the shipped model)')
     e.add_argument('--cv', type=int, default=0, metavar='K',
                    help='K-fold cross-validation by image instead of scoring --model: every '
@@ -94,7 +96,13 @@ def _analyze(args) -> int:
     import cv2
 
     from kaiyo_common.geodesy import GeodesyError
-    from kaiyo_seabed.batch import Progress, analyze_frames, file_frames, write_results
+    from kaiyo_seabed.batch import (
+        Progress,
+        analyze_frames,
+        count_frames,
+        file_frames,
+        write_results,
+    )
     from kaiyo_seabed.mapping import CameraMount, GeoreferenceError
     from kaiyo_seabed.model import ModelError
     from kaiyo_seabed.pipeline import SeabedAnalyzer
@@ -108,20 +116,23 @@ def _analyze(args) -> int:
     except (ModelError, GeodesyError, GeoreferenceError) as err:
         return _err(str(err))
     analyzer = SeabedAnalyzer(model, detect_urchins_enabled=not args.no_urchins)
-    frames = list(file_frames(args.paths, datum, mount, args.every))
+    # frames are decoded one at a time: a long recording never sits in memory whole
+    total = count_frames(args.paths, args.every)
+    frames = file_frames(args.paths, datum, mount, args.every)
     doc = analyze_frames(frames, analyzer, Path(args.masks) if args.masks else None,
-                         Progress(), len(frames), datum)
+                         Progress(), total, datum)
     write_results(doc, Path(args.out))
     bad = [e for e in doc['images'] if 'error' in e]
-    print(f"analysed {len(doc['images']) - len(bad)} images, {len(bad)} errors -> {args.out}")
+    print(f"analysed {len(doc['images']) - len(bad)} images, {len(bad)} with errors -> {args.out}")
     for e in bad:
         print(f"  {e['image']}: {e['error']}", file=sys.stderr)
     return 0
 
 
 def _label_items(args):
+    from kaiyo_seabed.model import package_config
     from kaiyo_seabed.training import find_mask_pairs, read_mapping, read_points
-    mapping = read_mapping(args.mapping) if args.mapping else None
+    mapping = read_mapping(args.mapping or package_config('coralnet_mapping.csv'))
     items = []
     for d in args.masks:
         items += find_mask_pairs(d, args.images)

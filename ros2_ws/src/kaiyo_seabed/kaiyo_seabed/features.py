@@ -19,9 +19,11 @@ three scales (3, 9, 31 px), saturation and hue (as saturation-weighted cos/sin),
 raw (uncorrected) a/b chroma, colour relative to the frame mean and lightness relative to the
 neighbourhood (context), lightness deviation at three scales, gradient and Laplacian energy,
 local spread of a/b (colour texture), structure-tensor coherence at two scales (oriented
-blades and fronds vs isotropic crust), the row position, and the frame's own correction
-gains (how strong the water cast was). Everything is computed with box filters, so the cost is
-proportional to pixels and independent of window size.
+blades and fronds vs isotropic crust) and the row position. Per-frame constants (e.g. the
+correction gains) are deliberately not features: with few training images they let the
+forest recognise an image instead of its pixels (cross-validation confirmed the loss).
+Everything is computed with box filters, so the cost is proportional to pixels and
+independent of window size.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ MIN_BRIGHTNESS = 25.0
 
 FEATURE_NAMES = (
     'L3', 'a3', 'b3', 'L9', 'a9', 'b9', 'sat', 'hue_cos', 'hue_sin', 'raw_a', 'raw_b',
-    'dL', 'da', 'db', 'Ldev5', 'Ldev13', 'grad', 'lap', 'gain_b', 'gain_g', 'gain_r',
+    'dL', 'da', 'db', 'Ldev5', 'Ldev13', 'grad', 'lap',
     'L31', 'a31', 'b31', 'Ldev31', 'grad31', 'row',
     'Lloc', 'a_dev9', 'b_dev9', 'coh7', 'coh21', 'chroma')
 N_FEATURES = len(FEATURE_NAMES)
@@ -215,11 +217,10 @@ def pixel_features(work_bgr: np.ndarray,
         jxy = cv2.blur(gx * gy, (k, k))
         coh.append(np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy) / (jxx + jyy + 1e-3))
     row = np.repeat(np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None], w, axis=1)
-    ones = np.ones((h, w), np.float32)
     chans = [lab3[:, :, 0], lab3[:, :, 1], lab3[:, :, 2], lab9[:, :, 0], lab9[:, :, 1],
              lab9[:, :, 2], sat, hue_c, hue_s, raw_ab[:, :, 0], raw_ab[:, :, 1],
              lab9[:, :, 0] - mean_lab[0], lab9[:, :, 1] - mean_lab[1], lab9[:, :, 2] - mean_lab[2],
-             dev[0], dev[1], grad, lap, ones * gains[0], ones * gains[1], ones * gains[2],
+             dev[0], dev[1], grad, lap,
              lab31[:, :, 0], lab31[:, :, 1], lab31[:, :, 2], dev[2], grad31, row,
              lab3[:, :, 0] - lab31[:, :, 0], ab_dev[0], ab_dev[1], coh[0], coh[1],
              np.sqrt((lab3[:, :, 1] - 128.0) ** 2 + (lab3[:, :, 2] - 128.0) ** 2)]

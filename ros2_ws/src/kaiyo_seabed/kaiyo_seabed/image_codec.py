@@ -17,6 +17,24 @@ class ImageEncodingError(ValueError):
     """An image message has an unsupported encoding or inconsistent size fields."""
 
 
+def check_image_fields(encoding: str, height: int, width: int, step: int, size: int) -> str:
+    """'' if the fields describe a usable image, else the reason (cheap: no data copied)."""
+    enc = (encoding or '').lower()
+    if enc not in _LAYOUT:
+        return (f'image encoding {encoding!r} is not supported; use one of '
+                f'{", ".join(SUPPORTED)}')
+    channels, dtype = _LAYOUT[enc]
+    row = width * channels * np.dtype(dtype).itemsize
+    if height <= 0 or width <= 0:
+        return f'image size {width}x{height} px is empty'
+    if step < row:
+        return f'image step {step} B is less than width*pixel size {row} B'
+    if size < step * height:
+        return (f'image data {size} B is shorter than step*height {step * height} B '
+                f'({encoding} {width}x{height})')
+    return ''
+
+
 def image_to_array(encoding: str, height: int, width: int, step: int, data,
                    is_bigendian: bool = False) -> np.ndarray:
     """Image message fields -> array: BGR (H, W, 3) for colour, (H, W) for mono."""

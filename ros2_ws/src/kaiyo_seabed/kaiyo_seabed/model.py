@@ -33,7 +33,7 @@ class ModelError(ValueError):
 
 @dataclass
 class ForestParams:
-    trees: int = 40                 # number of trees
+    trees: int = 25                 # number of trees (40 measured no better in CV, 1.6x slower)
     max_depth: int = 12             # tree depth
     min_samples: int = 5            # smallest node that is split
     active_vars: int = 5            # features tried per split

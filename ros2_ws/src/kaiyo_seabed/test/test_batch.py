@@ -49,6 +49,8 @@ def test_bad_inputs_are_reported_and_the_rest_analysed(odd_folder, tmp_path):
     assert main(['analyze', str(odd_folder), str(tmp_path / 'missing.jpg'), '--out', str(out),
                  '--masks', str(masks)]) == 0
     doc = json.loads(out.read_text())
+    from kaiyo_seabed.batch import count_frames
+    assert count_frames([odd_folder, tmp_path / 'missing.jpg']) == 10
     assert doc['classes'] == {'0': 'unknown', '1': 'water', '2': 'seaweed', '3': 'coralline',
                               '4': 'bare', '5': 'urchin', '6': 'other'}
     by_name = {e['image'].split('/')[-1]: e for e in doc['images']}
@@ -158,6 +160,8 @@ def test_mcap_input_is_georeferenced(tmp_path):
     _write_mcap(bag / 'survey_0.mcap',
                 [(t0, img, (10.5, 20.5)), (t0 + 500_000_000, img, (12.5, 20.5))])
     (bag / 'metadata.yaml').write_text('rosbag2_bagfile_information: {}\n')
+    from kaiyo_seabed.batch import count_frames
+    assert count_frames([bag]) == 2 and count_frames([bag], every=2) == 1
     out = tmp_path / 'r.json'
     assert main(['analyze', str(bag / 'survey_0.mcap'), '--out', str(out)]) == 0
     doc = json.loads(out.read_text())

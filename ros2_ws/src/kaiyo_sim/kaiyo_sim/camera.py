@@ -113,6 +113,8 @@ def _grid_for(world: World) -> BathymetryGrid:
     key = id(world.bathymetry)
     g = _GRIDS.get(key)
     if g is None or g.bathy is not world.bathymetry:
+        if len(_GRIDS) >= 4:                  # a few worlds at most (tests build many)
+            _GRIDS.pop(next(iter(_GRIDS)))
         g = _GRIDS[key] = BathymetryGrid(world.bathymetry, world.scene_spec.extent_m)
     return g
 

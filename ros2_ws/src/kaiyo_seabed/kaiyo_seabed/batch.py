@@ -2,10 +2,11 @@
 
 Each input is reported on its own: an unreadable, empty, truncated or unsupported file gets
 an entry {"image": path, "error": reason} and the batch goes on. MCAP recordings are read
-with the mcap ROS 2 decoder (no ROS installation needed): every sensor_msgs/Image topic is
-analysed; the vehicle is the topic's first namespace (`/hover_auv/camera/image_raw` ->
-hover_auv); the latest nav_msgs/Odometry, altitude (sensor_msgs/Range or kaiyo DvlVelocity)
-and CameraInfo of that vehicle at the image's stamp georeference the frame (flat seabed,
+with the mcap ROS 2 decoder (no ROS installation needed): every sensor_msgs/Image and
+CompressedImage topic is analysed; the vehicle is the topic's first namespace
+(`/hover_auv/camera/image_raw` -> hover_auv); the latest nav_msgs/Odometry, altitude
+(sensor_msgs/Range or kaiyo DvlVelocity) and CameraInfo of that vehicle at the image's stamp
+georeference the frame (flat seabed,
 `kaiyo_seabed.mapping`), adding "stamp", "vehicle", "pose" and "footprint" to its entry.
 """
 from __future__ import annotations
@@ -114,23 +115,35 @@ def mcap_frames(path: Path, datum, mount: CameraMount | None = None,
                         alt[veh] = (_stamp_ns(msg.header), float(msg.altitude_m))
                 elif kind == 'sensor_msgs/msg/CameraInfo':
                     info[veh] = (list(msg.k), int(msg.width), int(msg.height))
-                elif kind == 'sensor_msgs/msg/Image':
+                elif kind in ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage'):
                     n = counts.get(channel.topic, 0)
                     counts[channel.topic] = n + 1
                     if n % every:
                         continue
                     stamp = _stamp_ns(msg.header)
                     name = f'{path}#{channel.topic}@{stamp}'
-                    fields = (msg.encoding, msg.height, msg.width, msg.step, bytes(msg.data),
-                              bool(msg.is_bigendian))
+                    if kind.endswith('CompressedImage'):
+                        fields = ('compressed', 0, 0, 0, bytes(msg.data), False)
+                    else:
+                        fields = (msg.encoding, msg.height, msg.width, msg.step,
+                                  bytes(msg.data), bool(msg.is_bigendian))
                     yield _georeferenced_frame(name, fields, stamp, veh, pose.get(veh),
                                                alt.get(veh), info.get(veh), datum, mount)
     except (McapError, OSError, EOFError) as err:
         raise ValueError(f'not a readable MCAP recording: {err}') from None
 
 
+def _decode_compressed(data: bytes) -> np.ndarray:
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ImageReadError('CompressedImage data is not a readable JPEG/PNG')
+    return img
+
+
 def _georeferenced_frame(name, fields, stamp, veh, pose_s, alt_s, info, datum, mount) -> Frame:
     def load(fields=fields):
+        if fields[0] == 'compressed':
+            return _decode_compressed(fields[4])
         return image_to_array(fields[0], fields[1], fields[2], fields[3], fields[4], fields[5])
     extra = {'stamp': _iso(stamp), 'vehicle': veh}
     georef = None
@@ -142,8 +155,8 @@ def _georeferenced_frame(name, fields, stamp, veh, pose_s, alt_s, info, datum, m
         if alt_s and abs(alt_s[0] - stamp) <= MAX_POSE_AGE_S * 1e9 and info:
             extra['pose']['altitude'] = alt_s[1]
             try:
-                k = CameraIntrinsics.from_k(info[0], info[1] or fields[2], info[2] or fields[1])
-                k = k.scaled(fields[2], fields[1])
+                w, h = fields[2] or info[1], fields[1] or info[2]   # compressed: info size
+                k = CameraIntrinsics.from_k(info[0], info[1] or w, info[2] or h).scaled(w, h)
                 georef = georeference_frame(vp, alt_s[1], k, mount)
                 extra['footprint'] = [[round(float(x), 3), round(float(y), 3)]
                                       for x, y in georef.footprint]
@@ -192,7 +205,8 @@ def count_frames(paths, every: int = 1) -> int:
                 stats = summary.statistics if summary else None
                 images = [cid for cid, ch in (summary.channels.items() if summary else ())
                           if summary.schemas.get(ch.schema_id) is not None
-                          and summary.schemas[ch.schema_id].name == 'sensor_msgs/msg/Image']
+                          and summary.schemas[ch.schema_id].name in
+                          ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')]
                 n = sum(-(-stats.channel_message_counts.get(c, 0) // every) for c in images) \
                     if stats else 1
                 total += max(1, n)

@@ -120,9 +120,7 @@ class Evaluation:
         return out
 
     def summary(self) -> dict:
-        mask_cm = self.mask_cm[:, :4]
-        mask_scores = class_scores(np.pad(mask_cm, ((0, 0), (0, 0))), MASK_GROUPS) \
-            if self.mask_cm.sum() else {}
+        mask_scores = class_scores(self.mask_cm[:, :4], MASK_GROUPS) if self.mask_cm.sum() else {}
         # recall must count predicted-unknown as missed: recompute with the full row
         for i, g in enumerate(MASK_GROUPS):
             if g in mask_scores:

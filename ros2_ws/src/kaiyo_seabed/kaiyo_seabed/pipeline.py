@@ -63,8 +63,10 @@ def read_image(path) -> np.ndarray:
         raise ImageReadError('empty file (0 bytes)')
     data = np.fromfile(str(path), dtype=np.uint8)
     head = bytes(data[:16])
-    if head[:3] == b'\xff\xd8\xff' and bytes(data[-2:]) != b'\xff\xd9':
-        # libjpeg decodes a cut-off JPEG with a grey bottom and only a warning
+    if head[:3] == b'\xff\xd8\xff' and b'\xff\xd9' not in bytes(data[-4096:]):
+        # libjpeg decodes a cut-off JPEG with a grey bottom and only a warning. The marker
+        # cannot occur inside entropy-coded data (0xFF is stuffed), so a tail without it is
+        # a cut file; some cameras pad after the marker, hence the tail search.
         raise ImageReadError('truncated JPEG (no end-of-image marker)')
     if head[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in bytes(data[-16:]):
         raise ImageReadError('truncated PNG (no IEND chunk)')

@@ -180,6 +180,34 @@ def test_mcap_input_is_georeferenced(tmp_path):
     assert doc['images'][1]['pose']['x'] == 12.5
 
 
+def test_mcap_compressed_images(tmp_path):
+    from mcap.writer import Writer
+    from rclpy.serialization import serialize_message
+    from sensor_msgs.msg import CompressedImage
+
+    from kaiyo_common.mcap_schema import schema_text
+    ok, jpg = cv2.imencode('.jpg', synthetic_seabed(160, 120))
+    with open(tmp_path / 'c.mcap', 'wb') as f:
+        w = Writer(f)
+        w.start(profile='ros2', library='test')
+        sid = w.register_schema('sensor_msgs/msg/CompressedImage', 'ros2msg',
+                                schema_text('sensor_msgs/msg/CompressedImage').encode())
+        cid = w.register_channel('/wave_boat/camera/image_raw/compressed', 'cdr', sid)
+        for i, data in enumerate((jpg.tobytes(), b'garbage')):
+            m = CompressedImage(format='jpeg', data=data)
+            m.header.stamp.sec = 100 + i
+            w.add_message(cid, log_time=i, publish_time=i, data=serialize_message(m), sequence=i)
+        w.finish()
+    from kaiyo_seabed.batch import count_frames
+    assert count_frames([tmp_path / 'c.mcap']) == 2
+    out = tmp_path / 'r.json'
+    assert main(['analyze', str(tmp_path / 'c.mcap'), '--out', str(out)]) == 0
+    good, bad = json.loads(out.read_text())['images']
+    assert (good['width'], good['height'], good['vehicle']) == (160, 120, 'wave_boat')
+    assert 'footprint' not in good           # no pose in this recording: not georeferenced
+    assert 'not a readable JPEG/PNG' in bad['error']
+
+
 def test_corrupt_mcap_is_reported(tmp_path):
     bad = tmp_path / 'cut.mcap'
     bad.write_bytes(b'\x89MCAP0\r\n' + b'\x00' * 20)
@@ -244,3 +272,12 @@ def test_progress_bar_only_on_a_terminal():
     assert '\r[##        ] 1/4 a.jpg' in tty.getvalue()
     assert '[##########] 4/4 d.jpg' in tty.getvalue() and tty.getvalue().endswith('\n')
     assert pipe.getvalue() == ''
+
+
+def test_jpeg_with_padding_after_end_marker_is_fine(tmp_path):
+    ok, jpg = cv2.imencode('.jpg', synthetic_seabed(64, 48))
+    (tmp_path / 'padded.jpg').write_bytes(jpg.tobytes() + b'\0' * 100)
+    assert read_image(tmp_path / 'padded.jpg').shape == (48, 64, 3)
+    (tmp_path / 'cut.jpg').write_bytes(jpg.tobytes()[:-200])
+    with pytest.raises(ImageReadError, match='truncated JPEG'):
+        read_image(tmp_path / 'cut.jpg')

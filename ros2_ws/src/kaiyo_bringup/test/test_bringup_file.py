@@ -169,3 +169,18 @@ def test_exact_argument_reference_in_parameters_keeps_its_yaml_type(tmp_path):
         ''')
     p = load_bringup(f).nodes[0].parameters
     assert p == {'rate_hz': 2.5, 'station': 'tower', 'label': 'at 2.5 Hz', 'token_file': ''}
+
+
+def test_flow_list_around_an_argument_becomes_a_list(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        arguments:
+          vehicles: {default: "hover_auv,wave_boat", description: vehicles}
+        nodes:
+          - name: sim
+            package: p
+            executable: e
+            parameters: {vehicles: "[${vehicles}]", note: "[not a list"}
+        ''')
+    p = load_bringup(f).nodes[0].parameters
+    assert p['vehicles'] == ['hover_auv', 'wave_boat']
+    assert p['note'] == '[not a list'

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
 from kaiyo_common.params import ParameterContractError
@@ -30,6 +31,11 @@ def run_node(node_class, args=None, multithreaded: bool = False, **kwargs) -> in
             rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:
+        # A signal shut the context down while the executor was building its wait set:
+        # rclpy reports that race as an RCLError rather than ExternalShutdownException.
+        if rclpy.ok():
+            raise
     except (ParameterContractError, FileNotFoundError) as err:
         print(f'[{node_class.__name__}] error: {err}', file=sys.stderr)
         code = 2

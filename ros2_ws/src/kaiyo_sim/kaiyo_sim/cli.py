@@ -61,6 +61,13 @@ def register(subparsers) -> None:
     t.add_argument('--extent', type=float, nargs=4, metavar=('WEST', 'SOUTH', 'EAST', 'NORTH'),
                    help='sub-area in map metres (default: the whole scene)')
     t.set_defaults(func=cmd_export_truth)
+    sc = sub.add_parser('scenarios', help='seeded mission and fault scenarios scored pass/fail '
+                        '(simulator + controller + executor + safety supervisor)')
+    # The suite composes sim, control and mission cores; it lives with the mission package
+    # (which owns the rules it scores), and `kaiyo sim scenarios` is its front door.
+    from kaiyo_mission.cli import add_scenario_arguments, cmd_scenarios
+    add_scenario_arguments(sc)
+    sc.set_defaults(func=cmd_scenarios)
 
 
 def cmd_run(args) -> int:

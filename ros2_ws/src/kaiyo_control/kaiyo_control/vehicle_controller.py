@@ -28,6 +28,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kaiyo_common.frames import wrap_angle
+from kaiyo_common.setpoint import (  # noqa: F401 (re-exported)
+    USE_ALTITUDE,
+    USE_DEPTH,
+    USE_HEADING,
+    USE_PATH,
+    USE_POSITION,
+    USE_SURGE,
+    USE_SWAY,
+    Setpoint,
+)
 from kaiyo_common.vehicles import GRAVITY, VehicleParams
 from kaiyo_control.allocation import AllocationStatus, Allocator
 from kaiyo_control.control_params import ControlConfig
@@ -42,11 +52,6 @@ from kaiyo_control.guidance import (
 )
 from kaiyo_control.modes import Mode, ModeChangeResult, ModeManager
 from kaiyo_control.pid import Pid, PidGains, ReferenceLimits, ReferenceModel
-
-# MotionSetpoint.mask bits (same values as the message constants; a node test checks them)
-USE_POSITION, USE_DEPTH, USE_ALTITUDE, USE_HEADING = 1, 2, 4, 8
-USE_SURGE, USE_SWAY, USE_PATH = 16, 32, 64
-
 
 # Station keeping of a vessel that cannot stop: aux thrust per metre down-current of the
 # point, beyond a dead band (the turns between glides already carry it up-current).
@@ -77,18 +82,6 @@ class Estimate:
                          [-sp, cp * sr, cp * cr]])
 
 
-@dataclass
-class Setpoint:
-    mask: int = 0
-    x: float = 0.0
-    y: float = 0.0
-    path_start_x: float = 0.0
-    path_start_y: float = 0.0
-    depth_m: float = 0.0
-    altitude_m: float = 0.0
-    heading_rad: float = 0.0
-    surge_mps: float = 0.0
-    sway_mps: float = 0.0
 
 
 @dataclass

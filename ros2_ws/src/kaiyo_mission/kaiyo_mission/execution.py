@@ -37,18 +37,18 @@ import math
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
+from kaiyo_common.setpoint import (  # noqa: F401 (re-exported)
+    USE_ALTITUDE,
+    USE_DEPTH,
+    USE_HEADING,
+    USE_PATH,
+    USE_POSITION,
+    USE_SURGE,
+    USE_SWAY,
+    Setpoint,
+)
 from kaiyo_mission.mission import Mission, Vertical
 from kaiyo_mission.planner import Leg, Plan
-
-# MotionSetpoint mask bits (same values as kaiyo_interfaces/MotionSetpoint; kept here so the
-# core does not import ROS message classes)
-USE_POSITION = 1
-USE_DEPTH = 2
-USE_ALTITUDE = 4
-USE_HEADING = 8
-USE_SURGE = 16
-USE_SWAY = 32
-USE_PATH = 64
 
 LINE_END_TOLERANCE_M = 0.1    # a survey line counts as flown this close to its end, m
 
@@ -107,20 +107,6 @@ class VehicleState:
     yaw: float = math.nan         # ENU yaw, rad
 
 
-@dataclass(frozen=True)
-class Setpoint:
-    """The fields of kaiyo_interfaces/MotionSetpoint (frame `map`)."""
-
-    mask: int
-    x: float = 0.0
-    y: float = 0.0
-    path_start_x: float = 0.0
-    path_start_y: float = 0.0
-    depth_m: float = 0.0
-    altitude_m: float = 0.0
-    heading_rad: float = 0.0
-    surge_mps: float = 0.0
-    sway_mps: float = 0.0
 
 
 @dataclass(frozen=True)

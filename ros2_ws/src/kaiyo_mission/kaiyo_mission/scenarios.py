@@ -163,12 +163,12 @@ class _Runner:
     def __init__(self, sc: Scenario):
         try:
             from kaiyo_control.control_params import config_from_file
-            from kaiyo_control.vehicle_controller import Estimate, Setpoint, VehicleController
+            from kaiyo_control.vehicle_controller import Estimate, VehicleController
             from kaiyo_sim.simulation import FaultRequest, Simulation
             from kaiyo_sim.world import load_world
         except ImportError as err:
             raise ScenarioError(f'simulator or controller core not importable: {err}') from None
-        self.Estimate, self.Setpoint, self.FaultRequest = Estimate, Setpoint, FaultRequest
+        self.Estimate, self.FaultRequest = Estimate, FaultRequest
         self.sc = sc
         self.vp = load_vehicle(sc.vehicle)
         cfg_path = data_path('ros2_ws', 'src', 'kaiyo_control', 'config', f'{sc.vehicle}.yaml')
@@ -377,9 +377,7 @@ class _Runner:
                 ctl.request_mode(MODE_HOLD, False, t, self.estimate(t)[1])
             return
         if sp is not None:
-            ctl.set_setpoint(self.Setpoint(**{k: getattr(sp, k) for k in (
-                'mask', 'x', 'y', 'path_start_x', 'path_start_y', 'depth_m', 'altitude_m',
-                'heading_rad', 'surge_mps', 'sway_mps')}))
+            ctl.set_setpoint(sp)   # executor and controller share kaiyo_common.setpoint
 
     def _final_reached(self, t) -> bool:
         return self._final_state() == self.sc.expect_final

@@ -47,12 +47,12 @@ def declared_arguments() -> dict:
 
 
 def generate_launch_description():
+    from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch_ros.actions import Node
 
     from kaiyo_bringup.bringup_file import launch_node_arguments, load_bringup, read_arguments
     from kaiyo_common.paths import KaiyoPathError, repo_root
-    from launch import LaunchDescription
 
     arguments = declared_arguments()
 

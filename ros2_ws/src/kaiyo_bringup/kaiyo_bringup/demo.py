@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from rclpy._rclpy_pybind11 import InvalidHandle, RCLError
 
 from kaiyo_bringup.demo_core import (
     DemoError,
@@ -333,7 +334,7 @@ class DemoRun:
                 self.summary.frames_mapped = self.ros.mapped
                 try:
                     self.ros.destroy()
-                except Exception as err:   # noqa: BLE001 - named in the summary, not hidden
+                except (InvalidHandle, RCLError) as err:
                     self.term.say(f'[demo] closing the demo node: {type(err).__name__}: {err}')
                 self.ros = None
             self.summary.cpu_s = self.child_cpu_s()
@@ -820,8 +821,8 @@ class DemoRos:
         for c in self.clients.values():
             try:
                 c.destroy()
-            except Exception:   # noqa: BLE001 - best effort on the way out
-                pass
+            except InvalidHandle:
+                pass   # already destroyed with its node; nothing left to release
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)
 

@@ -1,1 +1,2 @@
-"""Shared pure helpers of kaiyo: site datum and geodesy, frames, parameter contracts, QoS profiles, MCAP schema text."""
+"""Shared pure helpers of kaiyo: site datum and geodesy, frames, parameter contracts,
+QoS profiles, MCAP schema text."""

@@ -132,7 +132,7 @@ class CaptureWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='camera', daemon=True)
 
-    def start(self) -> 'CaptureWorker':
+    def start(self) -> CaptureWorker:
         self._thread.start()
         return self
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 
-from kaiyo_interfaces.msg import DvlVelocity
 from std_srvs.srv import Trigger
 
 from kaiyo_common import qos
 from kaiyo_common.node_main import run_node
 from kaiyo_drivers.dvl_a50 import DvlDecoder, PositionReport, Response, VelocityReport, command
 from kaiyo_drivers.stream_node import StreamDriverNode, link_specs
+from kaiyo_interfaces.msg import DvlVelocity
 
 SPECS = link_specs(transport='tcp', net_port=16171, stale_after_s=2.0, transports=('tcp',))
 

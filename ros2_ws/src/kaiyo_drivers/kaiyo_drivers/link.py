@@ -127,7 +127,7 @@ class TcpLink:
     def read(self) -> bytes:
         try:
             data = self._sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return b''
         except OSError as err:
             raise LinkError(f'{self.describe()} lost: {err}') from err
@@ -180,7 +180,7 @@ class UdpLink:
         try:
             data, self._peer = self._sock.recvfrom(65536)
             return data
-        except socket.timeout:
+        except TimeoutError:
             return b''
         except OSError as err:
             raise LinkError(f'{self.describe()} failed: {err}') from err
@@ -237,7 +237,7 @@ class LinkRunner:
         with self._lock:
             self._stats = replace(self._stats, **kw)
 
-    def start(self) -> 'LinkRunner':
+    def start(self) -> LinkRunner:
         self._thread.start()
         return self
 

@@ -36,7 +36,7 @@ SUB_MODE_NAMES = {0: 'STABILIZE', 1: 'ACRO', 2: 'ALT_HOLD', 3: 'AUTO', 4: 'GUIDE
 G = 9.80665
 
 
-class UnsupportedMode(ValueError):
+class UnsupportedModeError(ValueError):
     """A kaiyo control mode the autopilot cannot do."""
 
 
@@ -44,7 +44,7 @@ def ardusub_mode(kaiyo_mode: int) -> int:
     try:
         return KAIYO_TO_SUB[kaiyo_mode]
     except KeyError:
-        raise UnsupportedMode(f'kaiyo mode {kaiyo_mode} has no ArduSub equivalent '
+        raise UnsupportedModeError(f'kaiyo mode {kaiyo_mode} has no ArduSub equivalent '
                               f'(supported: MANUAL, STABILIZED, AUTO, HOLD, SURFACE)') from None
 
 

@@ -22,8 +22,6 @@ import time
 import serial
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
-from kaiyo_interfaces.msg import SafetyEvent, VehicleStatus
-from kaiyo_interfaces.srv import SetControlMode
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 from rclpy.node import Node
@@ -32,16 +30,23 @@ from std_msgs.msg import Float64
 from std_srvs.srv import SetBool
 
 from kaiyo_common import qos
-from kaiyo_common.frames import (attitude_ned_to_enu, frd_to_flu, quat_from_rpy,
-                                 quat_to_ros)
+from kaiyo_common.frames import attitude_ned_to_enu, frd_to_flu, quat_from_rpy, quat_to_ros
 from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParamSpec
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_drivers.health import ERROR, OK, STALE, WARN, Health
 from kaiyo_drivers.link import Backoff
-from kaiyo_drivers.mavlink_core import (ArduSubState, HeartbeatWatch, UnsupportedMode,
-                                        ardusub_mode, depth_from_pressure, manual_control)
+from kaiyo_drivers.mavlink_core import (
+    ArduSubState,
+    HeartbeatWatch,
+    UnsupportedModeError,
+    ardusub_mode,
+    depth_from_pressure,
+    manual_control,
+)
 from kaiyo_drivers.ros_diag import diagnostic_array
+from kaiyo_interfaces.msg import SafetyEvent, VehicleStatus
+from kaiyo_interfaces.srv import SetControlMode
 
 SPECS = [
     ParamSpec('url', 'str', "pymavlink connection: 'udpin:0.0.0.0:14550' (UDP, GCS port), "
@@ -262,7 +267,7 @@ class MavlinkBridgeNode(Node):
             else 0
         try:
             sub = ardusub_mode(request.mode)
-        except UnsupportedMode as err:
+        except UnsupportedModeError as err:
             response.success, response.message = False, str(err)
             return response
         ok, why = self._command(mav.MAV_CMD_DO_SET_MODE,

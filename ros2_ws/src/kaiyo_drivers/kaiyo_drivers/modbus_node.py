@@ -14,18 +14,18 @@ import threading
 from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
-from kaiyo_interfaces.msg import NamedReadings
 from rclpy.node import Node
 
 from kaiyo_common import qos
+from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_common.paths import data_path
-from kaiyo_common.node_main import run_node
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_drivers.health import ERROR, OK, STALE, WARN, Health
 from kaiyo_drivers.modbus_map import DeviceSettings, RegisterMapError, load_register_map
 from kaiyo_drivers.modbus_poll import ModbusPoller, PollResult
 from kaiyo_drivers.ros_diag import diagnostic_array
+from kaiyo_interfaces.msg import NamedReadings
 
 SPECS = [
     ParamSpec('device', 'str', 'Register map name in register_file (device: key), e.g. plant'),

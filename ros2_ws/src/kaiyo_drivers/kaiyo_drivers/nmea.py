@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Iterator
 
 KNOT_MPS = 1852.0 / 3600.0
 MAX_LINE = 256
@@ -562,7 +562,7 @@ class FixAssembler:
         time = None
         if self._date is not None:
             time = (dt.datetime(self._date.year, self._date.month, self._date.day,
-                                tzinfo=dt.timezone.utc)
+                                tzinfo=dt.UTC)
                     + dt.timedelta(microseconds=e.time_us))
         v = e.values
         if e.no_fix and not e.position:

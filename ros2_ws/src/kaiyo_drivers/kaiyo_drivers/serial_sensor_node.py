@@ -16,8 +16,14 @@ from kaiyo_common import qos
 from kaiyo_common.frames import attitude_ned_to_enu, frd_to_flu, quat_from_rpy, quat_to_ros
 from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParamSpec
-from kaiyo_drivers.ascii_sensors import (PRESSURE_UNITS_PA, SensorError, depth_m,
-                                         parse_altimeter, parse_paroscientific, parse_vn_ymr)
+from kaiyo_drivers.ascii_sensors import (
+    PRESSURE_UNITS_PA,
+    SensorError,
+    depth_m,
+    parse_altimeter,
+    parse_paroscientific,
+    parse_vn_ymr,
+)
 from kaiyo_drivers.nmea import LineSplitter
 from kaiyo_drivers.stream_node import StreamDriverNode, link_specs
 

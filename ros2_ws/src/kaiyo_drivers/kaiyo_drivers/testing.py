@@ -20,7 +20,7 @@ class SocatPty:
         self.a, self.b = str(a), str(b)
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 5.0) -> 'SocatPty':
+    def start(self, timeout_s: float = 5.0) -> SocatPty:
         if shutil.which('socat') is None:
             raise FileNotFoundError('socat is not installed (apt-get install socat)')
         self.proc = subprocess.Popen(

@@ -13,7 +13,6 @@ import math
 import queue
 import time
 
-from kaiyo_interfaces.msg import ThrusterCommand, ThrusterState
 from std_srvs.srv import SetBool
 
 from kaiyo_common import qos
@@ -22,6 +21,7 @@ from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_drivers.health import WARN, Health
 from kaiyo_drivers.stream_node import StreamDriverNode, link_specs
 from kaiyo_drivers.thruster_protocol import AckStatus, HostSession, ProtocolError
+from kaiyo_interfaces.msg import ThrusterCommand, ThrusterState
 
 SPECS = link_specs(transport='serial', baud=115200, stale_after_s=1.0,
                    transports=('serial', 'tcp')) + [

@@ -3,15 +3,20 @@ import math
 
 import pytest
 import serial
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import FluidPressure, Imu, Range
 from std_msgs.msg import Float64
 
 from kaiyo_common import qos
 from kaiyo_common.testing import Probe, ros_context
-from kaiyo_drivers.ascii_sensors import (SensorError, parse_altimeter, parse_paroscientific,
-                                         parse_vn_ymr)
+from kaiyo_drivers.ascii_sensors import (
+    SensorError,
+    parse_altimeter,
+    parse_paroscientific,
+    parse_vn_ymr,
+)
 from kaiyo_drivers.nmea import checksum
 from kaiyo_drivers.serial_sensor_node import SerialSensorNode
 from kaiyo_drivers.thruster_protocol import crc16_ccitt

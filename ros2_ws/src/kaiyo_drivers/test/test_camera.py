@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 

@@ -5,8 +5,8 @@ import math
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from hypothesis import given, settings, strategies as st
-from kaiyo_interfaces.msg import DvlVelocity
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rclpy.parameter import Parameter
 
 from kaiyo_common import qos
@@ -14,6 +14,7 @@ from kaiyo_common.testing import Probe, ros_context
 from kaiyo_drivers.dvl_a50 import DvlDecoder, DvlError, VelocityReport, parse_line
 from kaiyo_drivers.dvl_node import DvlNode
 from kaiyo_drivers.peers.dvl_a50 import DvlA50Peer, velocity_report
+from kaiyo_interfaces.msg import DvlVelocity
 
 
 def test_velocity_report_to_flu():

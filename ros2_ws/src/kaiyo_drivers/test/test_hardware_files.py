@@ -8,18 +8,25 @@ from pathlib import Path
 import pytest
 import rclpy
 import yaml
-from kaiyo_interfaces.msg import NamedReadings
 from rclpy.context import Context
 
 from kaiyo_bringup.bringup_file import load_bringup, ros_arguments
 from kaiyo_common.params import validate_all
 from kaiyo_common.paths import data_path
 from kaiyo_common.testing import Probe, ros_context
-from kaiyo_drivers import (camera_node, dvl_node, mavlink_node, modbus_node, nmea_node,
-                           serial_sensor_node, thruster_node)
+from kaiyo_drivers import (
+    camera_node,
+    dvl_node,
+    mavlink_node,
+    modbus_node,
+    nmea_node,
+    serial_sensor_node,
+    thruster_node,
+)
 from kaiyo_drivers.modbus_map import load_register_map
 from kaiyo_drivers.peers.modbus_server import ModbusPeer
 from kaiyo_drivers.testing import free_tcp_port
+from kaiyo_interfaces.msg import NamedReadings
 
 SPECS = {'modbus_driver': modbus_node.SPECS, 'nmea_driver': nmea_node.SPECS,
          'mavlink_bridge': mavlink_node.SPECS, 'thruster_driver': thruster_node.SPECS,

@@ -8,11 +8,10 @@ import sys
 import threading
 
 import pytest
-from hypothesis import given, settings, strategies as st
-from pymavlink.dialects.v20 import ardupilotmega
 from geometry_msgs.msg import Twist
-from kaiyo_interfaces.msg import SafetyEvent, VehicleStatus
-from kaiyo_interfaces.srv import SetControlMode
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pymavlink.dialects.v20 import ardupilotmega
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import FluidPressure, Imu
 from std_srvs.srv import SetBool
@@ -22,6 +21,8 @@ from kaiyo_common.testing import Probe, ros_context
 from kaiyo_drivers.mavlink_core import ArduSubState, manual_control
 from kaiyo_drivers.mavlink_node import MavlinkBridgeNode
 from kaiyo_drivers.testing import SocatPty, free_udp_port
+from kaiyo_interfaces.msg import SafetyEvent, VehicleStatus
+from kaiyo_interfaces.srv import SetControlMode
 
 
 class PeerProcess:
@@ -179,7 +180,7 @@ def test_fuzz_valid_messages_with_any_values(base_mode, custom, angles, volt, cu
         for decoded in m.parse_buffer(buf) or []:
             state.apply(decoded)
     assert state.armed == bool(base_mode & 128)
-    state.mode_name  # any custom mode has a printable name
+    assert isinstance(state.mode_name, str)  # any custom mode has a printable name
 
 
 def test_bridge_over_serial_pty_survives_unplug(tmp_path):

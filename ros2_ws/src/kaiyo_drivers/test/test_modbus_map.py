@@ -3,11 +3,11 @@ import math
 
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kaiyo_common.paths import data_path
-from kaiyo_drivers.modbus_map import (RegisterMapError, load_register_map,
-                                      parse_register_map)
+from kaiyo_drivers.modbus_map import RegisterMapError, load_register_map, parse_register_map
 
 PLANT = data_path('hardware', 'plant.yaml')
 REQUIRED = ['generator_speed_rpm', 'generator_voltage_v', 'generator_current_a', 'power_kw',

@@ -3,7 +3,6 @@ import math
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from kaiyo_interfaces.msg import NamedReadings
 from rclpy.parameter import Parameter
 
 from kaiyo_common.params import ParameterContractError
@@ -13,6 +12,7 @@ from kaiyo_drivers.modbus_map import load_register_map
 from kaiyo_drivers.modbus_node import ModbusNode
 from kaiyo_drivers.peers.modbus_server import ModbusPeer
 from kaiyo_drivers.testing import free_tcp_port
+from kaiyo_interfaces.msg import NamedReadings
 
 
 def params(port, **extra):

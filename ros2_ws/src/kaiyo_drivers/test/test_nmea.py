@@ -5,12 +5,22 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kaiyo_common.paths import shared_data_path
 from kaiyo_drivers import nmea
-from kaiyo_drivers.nmea import (ChecksumError, FixAssembler, LineSplitter, NmeaDecoder,
-                                NmeaError, checksum, decode, decode_lines, parse_sentence)
+from kaiyo_drivers.nmea import (
+    ChecksumError,
+    FixAssembler,
+    LineSplitter,
+    NmeaDecoder,
+    NmeaError,
+    checksum,
+    decode,
+    decode_lines,
+    parse_sentence,
+)
 from kaiyo_drivers.nmea_check import check_capture
 
 NMEA_DIR = shared_data_path('nmea')

@@ -1,7 +1,6 @@
 """Tier 2: the thruster node over a socat PTY to a KTP controller peer: arm via the service,
 command round trip in telemetry, the command watchdog, corrupt frames, and unplug/replug."""
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from kaiyo_interfaces.msg import ThrusterCommand, ThrusterState
 from rclpy.parameter import Parameter
 from std_srvs.srv import SetBool
 
@@ -10,6 +9,7 @@ from kaiyo_common.testing import Probe, ros_context
 from kaiyo_drivers.peers.thruster_controller import ThrusterControllerPeer
 from kaiyo_drivers.testing import SocatPty
 from kaiyo_drivers.thruster_node import ThrusterNode
+from kaiyo_interfaces.msg import ThrusterCommand, ThrusterState
 
 NAMES = ['surge_l', 'surge_r']
 

@@ -1,12 +1,24 @@
 """Tier 1: KTP framing, CRC, messages, the controller's watchdog, host session; fuzzing."""
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kaiyo_drivers.thruster_protocol import (AckStatus, FrameParser, HostSession, MsgType,
-                                             ProtocolError, Telemetry, ThrusterControllerLogic,
-                                             ThrusterReading, crc16_ccitt, encode_frame,
-                                             parse_telemetry, parse_thrust, telemetry_payload,
-                                             thrust_payload)
+from kaiyo_drivers.thruster_protocol import (
+    AckStatus,
+    FrameParser,
+    HostSession,
+    MsgType,
+    ProtocolError,
+    Telemetry,
+    ThrusterControllerLogic,
+    ThrusterReading,
+    crc16_ccitt,
+    encode_frame,
+    parse_telemetry,
+    parse_thrust,
+    telemetry_payload,
+    thrust_payload,
+)
 
 
 def test_crc_matches_the_ccitt_false_check_value():

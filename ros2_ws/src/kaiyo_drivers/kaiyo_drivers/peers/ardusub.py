@@ -19,7 +19,7 @@ import time
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from kaiyo_drivers.mavlink_core import SUB_MODE_NAMES, SUB_MANUAL
+from kaiyo_drivers.mavlink_core import SUB_MANUAL, SUB_MODE_NAMES
 
 
 def say(**kw) -> None:

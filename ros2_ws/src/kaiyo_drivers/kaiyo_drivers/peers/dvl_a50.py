@@ -37,7 +37,7 @@ class DvlA50Peer:
         self._threads = [threading.Thread(target=self._accept, daemon=True),
                          threading.Thread(target=self._stream, daemon=True)]
 
-    def start(self) -> 'DvlA50Peer':
+    def start(self) -> DvlA50Peer:
         for t in self._threads:
             t.start()
         return self
@@ -47,7 +47,7 @@ class DvlA50Peer:
         while not self._stop.is_set():
             try:
                 c, _ = self.server.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             with self._lock:
                 self.clients.append(c)

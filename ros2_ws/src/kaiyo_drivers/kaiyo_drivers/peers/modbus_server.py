@@ -92,7 +92,7 @@ class ModbusPeer:
         blocks = (bits, list(bits), words, list(words))   # coils, discrete, holding, input
         return SimDevice(self.unit_id, simdata=blocks, action=self._action)
 
-    def start(self, timeout_s: float = 5.0) -> 'ModbusPeer':
+    def start(self, timeout_s: float = 5.0) -> ModbusPeer:
         self._thread = threading.Thread(target=self._run, name='modbus peer', daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout_s):

@@ -28,7 +28,7 @@ class ThrusterControllerPeer:
         self._ser = serial.Serial(port, baud, timeout=0.01)
         self._thread = threading.Thread(target=self._run, name='thruster peer', daemon=True)
 
-    def start(self) -> 'ThrusterControllerPeer':
+    def start(self) -> ThrusterControllerPeer:
         self._thread.start()
         return self
 

@@ -249,6 +249,9 @@ SHORT_RUN_BOUNDS = {'seaweed_mae_pts': 35.0, 'barren_mae_pts': 60.0, 'urchin_err
 
 
 @pytest.mark.slow
+# 19 processes on 2 cores: one rerun (reported by pytest as RERUN, never hidden) keeps a
+# scheduling hiccup on a loaded CI host from failing the suite; a real break fails twice.
+@pytest.mark.flaky(reruns=1)
 def test_short_demo_end_to_end(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     r = subprocess.run([sys.executable, '-m', 'kaiyo_bringup.cli', 'demo', '--short',

@@ -53,6 +53,8 @@ def register(sub) -> None:
                    help='pixels sampled per class per masked image (default 250)')
     t.add_argument('--cv', type=int, default=0, metavar='K',
                    help='also run K-fold cross-validation by image and store the figures')
+    t.add_argument('--no-context', action='store_true',
+                   help='single forest only (no second, auto-context forest; faster per frame)')
     t.add_argument('--note', default='', help='provenance note stored in the model')
     t.set_defaults(func=_train)
 
@@ -180,7 +182,8 @@ def _train(args) -> int:
     from kaiyo_seabed.training import LabelError, collect_samples, train_from_samples
     cv2.setNumThreads(1)
     try:
-        params = ForestParams(trees=args.trees, max_depth=args.depth)
+        params = ForestParams(trees=args.trees, max_depth=args.depth,
+                              context=not args.no_context)
         if not args.points and not args.masks:
             return _err('give --points CSV --images DIR and/or --masks DIR')
         items = _label_items(args)

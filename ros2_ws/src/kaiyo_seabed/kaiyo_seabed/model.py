@@ -7,8 +7,20 @@ measured as well or better in cross-validation on the shared data (see README). 
 cost is per sample and per tree, so frames are classified on a strided grid of the working
 image (`stride`) and the class map is upsampled.
 
+Auto-context (two stages, `ForestParams.context`, on by default): a second forest (`context`)
+classifies each grid cell again from its features plus the first forest's class
+probabilities at the cell and Gaussian-smoothed over about 4 % and 11 % of the frame width
+(`CONTEXT_SIGMAS_PX`), so it learns which neighbourhoods of first-stage answers mean what
+(e.g. scattered "other" votes inside a seabed area). To give it the probabilities of
+images the first forest never saw, its training inputs come from first forests trained on
+the other inner folds by image (`training.CONTEXT_FOLDS`). Measured in 5-fold
+cross-validation by image on the shared data: seabed IoU +0.04, seaweed IoU +0.02, point
+accuracy +0.4 pp, cover errors lower; it costs a second forest pass (about 1.5x the
+per-frame time). Models without a context forest (older files) still load and run.
+
 File layout: YAML with `meta` (JSON string: format, feature names, working width, stride,
-class ids, training provenance and cross-validated figures) and `forest` (the RTrees).
+class ids, training provenance and cross-validated figures), `forest` (the RTrees) and,
+when trained with context, `context` (the second RTrees).
 """
 from __future__ import annotations
 
@@ -27,6 +39,57 @@ MODEL_FORMAT = 'kaiyo_seabed.rtrees/1'
 SHIPPED_MODEL_NAME = 'seabed_rtrees.yml.gz'
 
 
+#: Smoothing of the first forest's class probabilities fed to the context forest, Gaussian
+#: sigma in working-image pixels (about 4 % and 11 % of the working width).
+CONTEXT_SIGMAS_PX = (6.0, 18.0)
+
+
+def context_rows(grid_feats: np.ndarray, probs: np.ndarray, stride: int) -> np.ndarray:
+    """Context-forest inputs for a grid of cells: features (gh, gw, F), first-stage class
+    probabilities (gh, gw, C) on the same grid (cells `stride` working pixels apart) ->
+    (gh*gw, F + 3C): features, probabilities, probabilities smoothed at CONTEXT_SIGMAS_PX."""
+    gh, gw = probs.shape[:2]
+    c = probs.shape[2]
+    parts = [grid_feats.reshape(gh * gw, -1), probs.reshape(gh * gw, c)]
+    for sig in CONTEXT_SIGMAS_PX:
+        b = cv2.GaussianBlur(np.ascontiguousarray(probs, np.float32), (0, 0), sig / stride,
+                             borderType=cv2.BORDER_REFLECT)
+        parts.append(b.reshape(gh * gw, c))
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def forest_probs(forest, feats: np.ndarray, classes) -> np.ndarray:
+    """Share of tree votes per class (N, len(classes)) in the order of `classes`; classes the
+    forest never saw get 0."""
+    v = forest.getVotes(np.ascontiguousarray(feats, dtype=np.float32), 0)
+    ids, votes = v[0], v[1:].astype(np.float32)
+    out = np.zeros((len(votes), len(classes)), np.float32)
+    pos = {int(c): i for i, c in enumerate(classes)}
+    for j, c in enumerate(ids):
+        if int(c) in pos:
+            out[:, pos[int(c)]] = votes[:, j]
+    out /= np.maximum(out.sum(axis=1, keepdims=True), 1.0)
+    return out
+
+
+def make_forest(x: np.ndarray, y: np.ndarray, params: ForestParams):
+    """A trained cv2.ml.RTrees on samples x (N, F) float32 and labels y (N,)."""
+    forest = cv2.ml.RTrees_create()
+    forest.setMaxDepth(params.max_depth)
+    forest.setMinSampleCount(params.min_samples)
+    forest.setActiveVarCount(min(params.active_vars, x.shape[1]))
+    forest.setTermCriteria((cv2.TERM_CRITERIA_MAX_ITER, params.trees, 0))
+    if params.balance > 0:
+        # priors are indexed by the sorted distinct labels
+        _, counts = np.unique(y, return_counts=True)
+        pri = counts.astype(np.float64) ** -params.balance
+        pri = (pri / pri.sum() * len(pri)).astype(np.float32).reshape(-1, 1)
+        forest.setPriors(cv2.Mat(pri))
+    forest.train(np.ascontiguousarray(x, dtype=np.float32), cv2.ml.ROW_SAMPLE,
+                 np.ascontiguousarray(y, dtype=np.int32).ravel())
+    return forest
+
+
 class ModelError(ValueError):
     """A model file is missing, unreadable, of another format or inconsistent."""
 
@@ -38,6 +101,8 @@ class ForestParams:
     min_samples: int = 5            # smallest node that is split
     active_vars: int = 5            # features tried per split
     balance: float = 0.0            # class priors ~ 1/count**balance (0 = sample frequency)
+    context: bool = True            # second (auto-context) forest on the first one's class
+                                    # probabilities, raw and smoothed (module doc)
 
     def __post_init__(self) -> None:
         if not 1 <= self.trees <= 1000:
@@ -56,6 +121,25 @@ class SeabedModel:
     smooth_cells: float = 0.0           # Gaussian sigma of vote smoothing, grid cells (0 = off;
                                         # 1.5-3 cells measured no gain in cross-validation)
     meta: dict = field(default_factory=dict)
+    context: object = None              # cv2.ml.RTrees on context_rows(), or None
+
+    @property
+    def stage1_classes(self) -> list:
+        """Class ids of the first forest, the order of its probabilities for the context."""
+        return [int(c) for c in self.meta.get('classes', [])]
+
+    def grid_votes(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(class ids (C,), votes (gh, gw, C) float32) for a grid of feature rows
+        (gh, gw, N_FEATURES) whose cells are `stride` working pixels apart."""
+        gh, gw = grid.shape[:2]
+        flat = np.ascontiguousarray(grid.reshape(gh * gw, -1), dtype=np.float32)
+        if self.context is None:
+            ids, votes = self.votes(flat)
+            return ids, votes.reshape(gh, gw, len(ids))
+        classes = self.stage1_classes
+        probs = forest_probs(self.forest, flat, classes).reshape(gh, gw, len(classes))
+        v = self.context.getVotes(context_rows(grid, probs, self.stride), 0)
+        return v[0].astype(np.uint8), v[1:].astype(np.float32).reshape(gh, gw, -1)
 
     @classmethod
     def train(cls, x: np.ndarray, y: np.ndarray, params: ForestParams | None = None,
@@ -70,18 +154,7 @@ class SeabedModel:
             raise ModelError(f'need >= 10 samples with one label each, got {len(x)} / {len(y)}')
         if len(np.unique(y)) < 2:
             raise ModelError(f'need at least 2 classes to train, got only {np.unique(y).tolist()}')
-        forest = cv2.ml.RTrees_create()
-        forest.setMaxDepth(params.max_depth)
-        forest.setMinSampleCount(params.min_samples)
-        forest.setActiveVarCount(params.active_vars)
-        forest.setTermCriteria((cv2.TERM_CRITERIA_MAX_ITER, params.trees, 0))
-        if params.balance > 0:
-            # priors are indexed by the sorted distinct labels
-            _, counts = np.unique(y, return_counts=True)
-            pri = counts.astype(np.float64) ** -params.balance
-            pri = (pri / pri.sum() * len(pri)).astype(np.float32).reshape(-1, 1)
-            forest.setPriors(cv2.Mat(pri))
-        forest.train(x, cv2.ml.ROW_SAMPLE, y)
+        forest = make_forest(x, y, params)
         m = dict(meta or {})
         m.update({'format': MODEL_FORMAT, 'features': list(FEATURE_NAMES),
                   'classes': sorted(int(c) for c in np.unique(y)),
@@ -112,6 +185,10 @@ class SeabedModel:
         fs.startWriteStruct('forest', cv2.FileNode_MAP)
         self.forest.write(fs)
         fs.endWriteStruct()
+        if self.context is not None:
+            fs.startWriteStruct('context', cv2.FileNode_MAP)
+            self.context.write(fs)
+            fs.endWriteStruct()
         text = fs.releaseAndGetString()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + '.tmp')
@@ -150,8 +227,20 @@ class SeabedModel:
             raise ModelError(f'model {path}: unreadable forest ({err})') from None
         if not forest.isTrained() or forest.getVarCount() != N_FEATURES:
             raise ModelError(f'model {path}: forest is untrained or has the wrong input size')
+        context = None
+        node = fs.getNode('context')
+        if not node.empty():
+            context = cv2.ml.RTrees_create()
+            try:
+                context.read(node)
+            except cv2.error as err:
+                raise ModelError(f'model {path}: unreadable context forest ({err})') from None
+            n_cls = len(meta.get('classes', []))
+            if not context.isTrained() or context.getVarCount() != N_FEATURES + 3 * n_cls:
+                raise ModelError(f'model {path}: context forest is untrained or has the wrong '
+                                 'input size')
         return cls(forest, int(meta.get('work_width', 160)), int(meta.get('stride', 3)),
-                   float(meta.get('smooth_cells', 0.0)), meta)
+                   float(meta.get('smooth_cells', 0.0)), meta, context)
 
 
 def package_config(name: str) -> Path:

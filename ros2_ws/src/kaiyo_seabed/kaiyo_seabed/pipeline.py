@@ -142,9 +142,7 @@ class SeabedAnalyzer:
         h, w = work.shape[:2]
         s = self.model.stride
         grid = feats.reshape(h, w, N_FEATURES)[::s, ::s]
-        gh, gw = grid.shape[:2]
-        ids, votes = self.model.votes(grid.reshape(-1, N_FEATURES))
-        votes = votes.reshape(gh, gw, len(ids))
+        ids, votes = self.model.grid_votes(grid)
         sigma = self.model.smooth_cells
         if sigma > 0:
             # neighbouring cells vote too: the forest's per-cell noise averages out

@@ -15,6 +15,8 @@ Label sources
 Sampling: from each masked image up to `per_class` random pixels per class at the model's
 working resolution (so big water areas do not drown the rest); from each point, the working
 pixel under it and its 4 neighbours (labels cover a small patch of reef, not one pixel).
+Each image's samples (`Samples`) also keep its feature grid and the sample positions, which
+the context forest needs (`train_from_samples`; see `kaiyo_seabed.model`).
 """
 from __future__ import annotations
 
@@ -28,7 +30,17 @@ import numpy as np
 
 from kaiyo_seabed.classes import CLASS_COUNT, CLASS_IDS, SeabedClass
 from kaiyo_seabed.features import pixel_features, resize_to_width, to_bgr8
-from kaiyo_seabed.model import ForestParams, SeabedModel
+from kaiyo_seabed.model import (
+    CONTEXT_SIGMAS_PX,
+    ForestParams,
+    SeabedModel,
+    context_rows,
+    forest_probs,
+    make_forest,
+)
+
+#: Inner folds (by image) that give the context forest honest first-stage probabilities.
+CONTEXT_FOLDS = 3
 
 #: SUIM colour code (R, G, B) -> kaiyo class id.
 SUIM_RGB_TO_CLASS = {
@@ -168,8 +180,19 @@ def fold_of(name: str, k: int) -> int:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % k
 
 
+class Samples(tuple):
+    """(features (N, F), labels (N,)) of one image; also carries what the context forest
+    needs: the image name, its feature grid (every `stride`-th working pixel) and the working
+    pixel index of each sample."""
+
+    def __new__(cls, x, y, name='', grid=None, pos=None, width=0, stride=3):
+        obj = super().__new__(cls, (x, y))
+        obj.name, obj.grid, obj.pos, obj.width, obj.stride = name, grid, pos, width, stride
+        return obj
+
+
 def image_samples(item: LabelledImage, work_width: int, per_class: int,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                  rng: np.random.Generator, stride: int = 3) -> Samples:
     """(features, labels) sampled from one labelled image (module doc)."""
     img = cv2.imread(str(item.image_path), cv2.IMREAD_UNCHANGED)
     if img is None:
@@ -178,7 +201,7 @@ def image_samples(item: LabelledImage, work_width: int, per_class: int,
     work = resize_to_width(bgr, work_width)
     h, w = work.shape[:2]
     feats, _ = pixel_features(work)
-    xs, ys = [], []
+    xs, ys, ps = [], [], []
     if item.mask_path is not None:
         mask = load_class_mask(item.mask_path)
         if mask.shape[:2] != bgr.shape[:2]:
@@ -192,6 +215,7 @@ def image_samples(item: LabelledImage, work_width: int, per_class: int,
             take = rng.choice(idx, min(per_class, len(idx)), replace=False)
             xs.append(feats[take])
             ys.append(np.full(len(take), c, np.int32))
+            ps.append(take)
     if item.points:
         sx, sy = w / bgr.shape[1], h / bgr.shape[0]
         for x, y, cid in item.points:
@@ -203,18 +227,22 @@ def image_samples(item: LabelledImage, work_width: int, per_class: int,
                 ii, jj = min(max(i + di, 0), h - 1), min(max(j + dj, 0), w - 1)
                 xs.append(feats[ii * w + jj][None])
                 ys.append(np.array([cid], np.int32))
+                ps.append(np.array([ii * w + jj]))
+    grid = feats.reshape(h, w, -1)[::stride, ::stride].copy()
     if not xs:
-        return np.zeros((0, feats.shape[1]), np.float32), np.zeros(0, np.int32)
-    return np.concatenate(xs), np.concatenate(ys)
+        return Samples(np.zeros((0, feats.shape[1]), np.float32), np.zeros(0, np.int32),
+                       item.name, grid, np.zeros(0, np.int64), w, stride)
+    return Samples(np.concatenate(xs), np.concatenate(ys), item.name, grid,
+                   np.concatenate(ps).astype(np.int64), w, stride)
 
 
 def collect_samples(items, work_width: int = 160, per_class: int = 250, seed: int = 0,
-                    progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
+                    progress=None, stride: int = 3) -> list[Samples]:
     """Samples of every item (list aligned with items)."""
     rng = np.random.default_rng(seed)
     out = []
     for n, item in enumerate(items):
-        out.append(image_samples(item, work_width, per_class, rng))
+        out.append(image_samples(item, work_width, per_class, rng, stride))
         if progress:
             progress(n + 1, len(items), item.name)
     return out
@@ -222,9 +250,54 @@ def collect_samples(items, work_width: int = 160, per_class: int = 250, seed: in
 
 def train_from_samples(samples, params: ForestParams | None = None, work_width: int = 160,
                        stride: int = 3, meta: dict | None = None) -> SeabedModel:
-    xs = [s[0] for s in samples if len(s[1])]
-    ys = [s[1] for s in samples if len(s[1])]
-    if not xs:
+    params = params or ForestParams()
+    samples = [s for s in samples if len(s[1])]
+    if not samples:
         raise LabelError('no labelled samples found (empty masks / all points ignored)')
-    return SeabedModel.train(np.concatenate(xs), np.concatenate(ys), params, work_width,
-                             stride, meta)
+    model = SeabedModel.train(np.concatenate([s[0] for s in samples]),
+                              np.concatenate([s[1] for s in samples]), params, work_width,
+                              stride, meta)
+    if params.context:
+        ctx = _context_training_rows(samples, params, model.stage1_classes, stride)
+        if ctx is not None:
+            model.context = make_forest(ctx[0], ctx[1], params)
+            model.meta['context'] = {'inner_folds': CONTEXT_FOLDS,
+                                     'sigmas_px': list(CONTEXT_SIGMAS_PX)}
+    return model
+
+
+def _context_training_rows(samples, params, classes, stride):
+    """Inputs and labels of the context forest. Its probability inputs must look like those
+    of images the first forest never saw, so each image's come from a first forest trained
+    on the other inner folds (by image). None when there are too few images or an inner
+    model cannot be trained (then the model has no context forest)."""
+    usable = [s for s in samples if getattr(s, 'grid', None) is not None
+              and s.stride == stride]
+    if len(usable) != len(samples) or len(samples) < CONTEXT_FOLDS:
+        return None
+    folds = [fold_of(s.name + '#context', CONTEXT_FOLDS) for s in samples]
+    xs, ys = [], []
+    for f in range(CONTEXT_FOLDS):
+        held = [s for s, fo in zip(samples, folds, strict=True) if fo == f]
+        rest = [s for s, fo in zip(samples, folds, strict=True) if fo != f]
+        if not held:
+            continue
+        y_rest = np.concatenate([s[1] for s in rest]) if rest else np.zeros(0, np.int32)
+        if len(np.unique(y_rest)) < 2:
+            return None
+        inner = make_forest(np.concatenate([s[0] for s in rest]), y_rest, params)
+        for s in held:
+            gh, gw = s.grid.shape[:2]
+            probs = forest_probs(inner, s.grid.reshape(gh * gw, -1), classes)
+            rows = context_rows(s.grid, probs.reshape(gh, gw, -1), stride)
+            # each sample takes the smoothed context of its nearest grid cell and the
+            # first forest's probabilities of its own pixel
+            i = np.minimum(s.pos // s.width // stride, gh - 1)
+            j = np.minimum(s.pos % s.width // stride, gw - 1)
+            r = rows[i * gw + j]
+            nf = s[0].shape[1]
+            r[:, :nf] = s[0]
+            r[:, nf:nf + len(classes)] = forest_probs(inner, s[0], classes)
+            xs.append(r)
+            ys.append(s[1])
+    return np.concatenate(xs), np.concatenate(ys)

@@ -157,6 +157,23 @@ def test_train_save_load_predict(tmp_path):
     assert res.isoyake_index == pytest.approx(0.5, abs=0.1)
 
 
+def test_context_forest_saved_loaded_and_optional(tmp_path):
+    items = _synthetic_labelled(tmp_path, n=5)
+    samples = collect_samples(items[:4], per_class=100)
+    model = train_from_samples(samples, ForestParams(trees=8, max_depth=6))
+    assert model.context is not None and model.meta['context']['inner_folds'] == 3
+    loaded = SeabedModel.load(model.save(tmp_path / 'ctx.yml.gz'))
+    assert loaded.context is not None
+    plain = train_from_samples(samples, ForestParams(trees=8, max_depth=6, context=False))
+    assert plain.context is None
+    assert SeabedModel.load(plain.save(tmp_path / 'plain.yml.gz')).context is None
+    test_img = cv2.imread(str(items[4].image_path))
+    for m in (loaded, plain):
+        cm = SeabedAnalyzer(m, detect_urchins_enabled=False).analyze(test_img).class_map
+        assert np.mean(cm[:, : cm.shape[1] // 2 - 2] == SeabedClass.SEAWEED) > 0.9
+        assert np.mean(cm[:, cm.shape[1] // 2 + 2:] == SeabedClass.BARE) > 0.9
+
+
 def test_model_load_errors(tmp_path):
     with pytest.raises(ModelError, match='cannot read'):
         SeabedModel.load(tmp_path / 'none.yml.gz')

@@ -165,7 +165,8 @@ def test_pause_resume_and_cancel(rig):
 def test_supervisor_takes_over_on_leak_and_latches_until_acknowledged(rig, tmp_path):
     peer = rig.add(ControllerPeer(rig.ctx))
     rig.add(executor_node(rig.ctx))
-    rig.add(supervisor_node(rig.ctx, tmp_path))
+    # this test is about the leak rule: a loaded CI host must not fire the status watchdog
+    rig.add(supervisor_node(rig.ctx, tmp_path, status_timeout_s=10.0))
     events = []
     probe = rig.add(_probe(rig.ctx, events))
     leak_pub = probe.create_publisher(Bool, '/hover_auv/leak', RELIABLE)
@@ -175,7 +176,7 @@ def test_supervisor_takes_over_on_leak_and_latches_until_acknowledged(rig, tmp_p
         assert wait(lambda: peer.count_subscribers('/hover_auv/odometry') > 1)
         assert client.start(MISSION.replace('x: 20', 'x: 90'), 'node.yaml')
         while client.feedback is None or client.feedback.step_index < 1:
-            assert not client.is_done()
+            assert not client.is_done()   # spins the client for up to 0.1 s
         assert wait(lambda: leak_pub.get_subscription_count() > 0)
         leak_pub.publish(Bool(data=True))
         run_to_end(client)

@@ -207,6 +207,10 @@ def link():
         made.down()
 
 
+# Seen once in ~15 runs: services crossed the link but no VehicleStatus reached the station
+# probe within 60 s (cause not yet found). One rerun, reported by pytest as RERUN; a real
+# break fails twice.
+@pytest.mark.flaky(reruns=1)
 def test_station_and_vehicle_across_a_link_then_comms_loss(link, tmp_path):
     station_name = f'tower_{link.ns["tower"]}'
     stack = tmp_path / 'vehicle_stack.yaml'

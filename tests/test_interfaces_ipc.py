@@ -1,4 +1,5 @@
 """kaiyo_interfaces across two processes: a custom message, a service and an action."""
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,13 @@ PEER = Path(__file__).with_name('interfaces_peer.py')
 def peer():
     proc = subprocess.Popen([sys.executable, str(PEER), '--ros-args', '-r', '__ns:=/ipc'])
     yield proc
-    proc.terminate()
-    proc.wait(timeout=10)
+    # the peer is test scaffolding: ask politely, then make sure it is gone
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def test_message_service_and_action_cross_processes(peer):

@@ -210,6 +210,19 @@ def format_table(summary: dict) -> str:
 
     def pp(v):
         return '  -  ' if math.isnan(v) else f'{v:5.1f}'
+
+    def score_lines(name: str, width: int, scores: dict, cover_error: dict,
+                    accuracy: str) -> list[str]:
+        """Precision/recall/F1/IoU rows, the accuracy line, the cover-error line."""
+        out = ['', f"  {name:>{width}} {'precision':>9} {'recall':>7} {'F1':>7} {'IoU':>7}"]
+        out += [f"  {key:>{width}} {pct(v['precision']):>9} {pct(v['recall']):>7} "
+                f"{pct(v['f1']):>7} {pct(v['iou']):>7}" for key, v in scores.items()]
+        out.append(accuracy)
+        out.append('  per-image cover error (percentage points): ' + ', '.join(
+            f"{key} MAE {pp(v['mae_pp'])} bias {pp(v['bias_pp'])}"
+            for key, v in cover_error.items()))
+        return out
+
     lines = [f"evaluation: {summary['images']} images, mode {summary['mode']}"
              + ('' if summary['mode'].startswith('cv') else
                 '  (model evaluated as given: optimistic if these images trained it)')]
@@ -220,14 +233,8 @@ def format_table(summary: dict) -> str:
                   '  ' + ' ' * 9 + ''.join(f'{g:>10}' for g in (*m['groups'], 'unknown'))]
         for g, row in zip(m['groups'], m['confusion'], strict=True):
             lines.append(f'  {g:>9}' + ''.join(f'{v:>10}' for v in row))
-        lines += ['', f"  {'group':>9} {'precision':>9} {'recall':>7} {'F1':>7} {'IoU':>7}"]
-        for g, s in m['scores'].items():
-            lines.append(f"  {g:>9} {pct(s['precision']):>9} {pct(s['recall']):>7} "
-                         f"{pct(s['f1']):>7} {pct(s['iou']):>7}")
-        lines.append(f"  pixel accuracy {pct(m['pixel_accuracy'])}")
-        lines.append('  per-image cover error (percentage points): ' + ', '.join(
-            f"{k} MAE {pp(v['mae_pp'])} bias {pp(v['bias_pp'])}"
-            for k, v in m['cover_error'].items()))
+        lines += score_lines('group', 9, m['scores'], m['cover_error'],
+                             f"  pixel accuracy {pct(m['pixel_accuracy'])}")
     p = summary['points']
     if p['n']:
         lines += ['', f"points ({p['n']} labels; majority of 3x3 cells around each point)",
@@ -236,14 +243,8 @@ def format_table(summary: dict) -> str:
         for c, row in zip(p['classes'], p['confusion'], strict=True):
             if sum(row):
                 lines.append(f'  {c[:9]:>10}' + ''.join(f'{v:>10}' for v in row))
-        lines += ['', f"  {'class':>10} {'precision':>9} {'recall':>7} {'F1':>7} {'IoU':>7}"]
-        for c, s in p['scores'].items():
-            lines.append(f"  {c:>10} {pct(s['precision']):>9} {pct(s['recall']):>7} "
-                         f"{pct(s['f1']):>7} {pct(s['iou']):>7}")
-        lines.append(f"  point accuracy {pct(p['accuracy'])}")
-        lines.append('  per-image cover error (percentage points): ' + ', '.join(
-            f"{k} MAE {pp(v['mae_pp'])} bias {pp(v['bias_pp'])}"
-            for k, v in p['cover_error'].items()))
+        lines += score_lines('class', 10, p['scores'], p['cover_error'],
+                             f"  point accuracy {pct(p['accuracy'])}")
     for f in summary['failed']:
         lines.append(f"  FAILED {f['image']}: {f['error']}")
     return '\n'.join(lines)

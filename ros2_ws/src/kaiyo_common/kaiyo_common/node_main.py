@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 import rclpy
-from rclpy._rclpy_pybind11 import RCLError
+from rclpy._rclpy_pybind11 import InvalidHandle, RCLError
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
 from kaiyo_common.params import ParameterContractError
@@ -31,9 +31,10 @@ def run_node(node_class, args=None, multithreaded: bool = False, **kwargs) -> in
             rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except RCLError:
-        # A signal shut the context down while the executor was building its wait set:
-        # rclpy reports that race as an RCLError rather than ExternalShutdownException.
+    except (RCLError, InvalidHandle):
+        # A signal shut the context down while the executor was building its wait set or
+        # triggering a guard condition: rclpy reports that race as RCLError / InvalidHandle
+        # rather than ExternalShutdownException.
         if rclpy.ok():
             raise
     except (ParameterContractError, FileNotFoundError) as err:

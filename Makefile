@@ -9,13 +9,14 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export MUJOCO_GL ?= egl
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo bench lint doctor clean freeze help
+.PHONY: setup test test-fast demo bench lint doctor clean freeze help models
 
 help:
 	@echo "make setup   create .venv, install pinned ROS 2 Jazzy wheels + deps, build ros2_ws"
 	@echo "make demo    run the simulated isoyake survey off the tower (kaiyo demo)"
 	@echo "make test    run every test (unit, node, multi-process, end-to-end)"
 	@echo "make bench   print speed/memory figures, each against a baseline from the same run"
+	@echo "make models  retrain the simulator-domain seabed classifier (scripts/train-sim-model.sh)"
 	@echo "make lint    ruff"
 	@echo "make doctor  check the installation"
 
@@ -33,6 +34,9 @@ demo: setup
 
 bench: setup
 	$(KAIYO) bench
+
+models: setup
+	nice -n 5 bash scripts/train-sim-model.sh
 
 lint: setup
 	$(PY) -m ruff check ros2_ws/src tests launch

@@ -201,20 +201,29 @@ def test_sim_bringup_start_estimates_match_the_world():
 
 def test_sim_and_demo_bringups_load_with_the_demo_arguments():
     sim = load_bringup(ROOT / 'bringup' / 'sim.yaml', dict(DEMO_SIM_ARGS), ROOT)
-    names = {n.full_name for n in sim.nodes}
+    names = {m.full_name for n in sim.nodes for m in (n.members or [n])}
     for v in ('hover_auv', 'camera_robot', 'wave_boat'):
         assert {f'/{v}/estimator', f'/{v}/controller', f'/{v}/mission_executor',
                 f'/{v}/safety_supervisor'} <= names
+        # one process for the vehicle's stack, the mission executor alone
+        stack = next(n for n in sim.nodes if n.full_name == f'/{v}_stack')
+        assert {m.name for m in stack.members} == {'estimator', 'controller',
+                                                   'safety_supervisor'}
+    assert len(sim.nodes) == 2 + 3 * 2
+    assert {n.executor for n in sim.nodes if n.name != 'mission_executor'} == {'events'}
+    assert {n.executor for n in sim.nodes if n.name == 'mission_executor'} == {'single'}
     simnode = next(n for n in sim.nodes if n.package == 'kaiyo_sim')
     assert simnode.parameters['vehicles'] == ['hover_auv', 'camera_robot', 'wave_boat']
     assert simnode.parameters['mode'] == 'lockstep'
     one = load_bringup(ROOT / 'bringup' / 'sim.yaml', {'vehicles': 'hover_auv'}, ROOT)
     assert next(n for n in one.nodes if n.package == 'kaiyo_sim').parameters['vehicles'] == \
         ['hover_auv']
-    assert len(one.nodes) == 2 + 4
+    assert len(one.nodes) == 2 + 2
+    assert len(load_bringup(ROOT / 'bringup' / 'sim.yaml', {'vehicles': 'hover_auv'}, ROOT,
+                            containers=False).nodes) == 2 + 4
     demo = load_bringup(ROOT / 'bringup' / 'demo.yaml', {'bag_dir': '/tmp/x'}, ROOT)
-    assert {n.package for n in demo.nodes} == {'kaiyo_seabed', 'kaiyo_report', 'kaiyo_plant',
-                                              'kaiyo_drivers'}
+    assert {m.package for n in demo.nodes for m in (n.members or [n])} == {
+        'kaiyo_seabed', 'kaiyo_report', 'kaiyo_plant', 'kaiyo_drivers'}
 
 
 def test_overlay_root_sets_rates_and_seed_and_links_the_rest(tmp_path):
@@ -241,10 +250,13 @@ def test_overlay_root_sets_rates_and_seed_and_links_the_rest(tmp_path):
 
 # -- end to end -----------------------------------------------------------------------------
 
-# Bounds for the short run (seed 42, 10 m x 4 m, 40 cells): what the stack achieves today,
-# with margin, so that a broken link (georeferencing, navigation, analysis, recording) fails.
-# The goals (5 points, 15 %) are reported in summary.json, see docs/demo.md.
-SHORT_RUN_BOUNDS = {'seaweed_mae_pts': 35.0, 'barren_mae_pts': 60.0, 'urchin_error': 2.0,
+# Bounds for the short run (seed 42, 10 m x 4 m, 40 cells): what the stack achieves today
+# with the simulator-domain classifier (measured seaweed 1.1-1.5 pts, barren 3.8-4.3 pts,
+# urchins -3..+9 %, 36-40 cells; docs/demo.md), with margin, so that a broken link
+# (georeferencing, navigation, analysis, recording) or a regressed classifier/urchin counter
+# fails. The goals
+# (5 points, 15 %) are reported in summary.json, not asserted: 40 cells are a small sample.
+SHORT_RUN_BOUNDS = {'seaweed_mae_pts': 6.0, 'barren_mae_pts': 9.0, 'urchin_error': 0.35,
                     'min_cells_compared': 30}
 
 
@@ -272,6 +284,7 @@ def test_short_demo_end_to_end(tmp_path):
     assert v['camera_robot']['outcome'] == 'SUCCEEDED'
     assert v['wave_boat']['outcome'] in ('SUCCEEDED', 'CANCELED')
     assert summary['frames_analysed'] > 0 and summary['frames_mapped'] > 0
+    assert summary['seabed_model']['model_path'] == 'seabed_sim_rtrees.yml.gz'
     m = summary['map']
     assert m['cells_compared'] >= SHORT_RUN_BOUNDS['min_cells_compared']
     for key in ('seaweed_mae_pts', 'barren_mae_pts', 'urchin_error_fraction'):

@@ -29,6 +29,11 @@ setup(
         'console_scripts': [
             'kaiyo = kaiyo_bringup.cli:main',
             'heartbeat = kaiyo_bringup.heartbeat_node:main',
+            'container = kaiyo_bringup.container:main',
+        ],
+        # node factories a `container` process can host (kaiyo_bringup.container)
+        'kaiyo.nodes': [
+            'heartbeat = kaiyo_bringup.heartbeat_node:HeartbeatNode',
         ],
         'kaiyo.cli': [
             'doctor = kaiyo_bringup.doctor:register',

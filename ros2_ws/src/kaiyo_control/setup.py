@@ -31,6 +31,10 @@ setup(
             'joy_teleop = kaiyo_control.teleop_nodes:joy_main',
             'keyboard_teleop = kaiyo_control.teleop_nodes:keyboard_main',
         ],
+        # node factories a `container` process can host (kaiyo_bringup.container)
+        'kaiyo.nodes': [
+            'controller = kaiyo_control.controller_node:_make_node',
+        ],
         'kaiyo.cli': [
             'eval = kaiyo_control.cli:register',
         ],

@@ -37,6 +37,10 @@ setup(
             'ardusub_peer = kaiyo_drivers.peers.ardusub:main',
             'thruster_controller_peer = kaiyo_drivers.peers.thruster_controller:main',
         ],
+        # node factories a `container` process can host (kaiyo_bringup.container)
+        'kaiyo.nodes': [
+            'modbus_driver = kaiyo_drivers.modbus_node:ModbusNode',
+        ],
         'kaiyo.cli': [
             'nmea = kaiyo_drivers.cli:register',
         ],

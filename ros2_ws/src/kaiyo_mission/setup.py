@@ -30,6 +30,12 @@ setup(
             'mission_executor = kaiyo_mission.executor_node:main',
             'safety_supervisor = kaiyo_mission.supervisor_node:main',
         ],
+        # node factories a `container` process can host (kaiyo_bringup.container)
+        'kaiyo.nodes': [
+            # not mission_executor: its action callback awaits a thread, which rclpy's
+            # EventsExecutor would poll without pause (it runs alone, executor: single)
+            'safety_supervisor = kaiyo_mission.supervisor_node:SafetySupervisorNode',
+        ],
         'kaiyo.cli': [
             'mission = kaiyo_mission.cli:register',
             'scenarios = kaiyo_mission.cli:register_scenarios',

@@ -29,6 +29,10 @@ setup(
         'console_scripts': [
             'estimator = kaiyo_navigation.estimator_node:main',
         ],
+        # node factories a `container` process can host (kaiyo_bringup.container)
+        'kaiyo.nodes': [
+            'estimator = kaiyo_navigation.estimator_node:EstimatorNode',
+        ],
         'kaiyo.cli': [
         ],
         'kaiyo.bench': [

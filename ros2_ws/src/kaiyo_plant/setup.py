@@ -30,6 +30,11 @@ setup(
             'plant_monitor = kaiyo_plant.monitor_node:main',
             'plant_sim = kaiyo_plant.plant_sim_node:main',
         ],
+        # node factories a `container` process can host (kaiyo_bringup.container)
+        'kaiyo.nodes': [
+            'plant_monitor = kaiyo_plant.monitor_node:PlantMonitorNode',
+            'plant_sim = kaiyo_plant.plant_sim_node:PlantSimNode',
+        ],
         'kaiyo.cli': [
             'plant = kaiyo_plant.cli:register',
         ],

@@ -5,6 +5,8 @@ the standard launch_ros files in `launch/` (through `launch_node_arguments`), so
 diverge. Format:
 
     description: Simulated survey: simulator + one AUV stack.
+    executor: events                  # optional: the nodes' executor (single | events),
+                                      # a node entry may override it
     arguments:                        # values settable with `-a name:=value` / launch args
       vehicles: {default: hover_auv, description: Comma-separated vehicle names}
     nodes:
@@ -19,6 +21,9 @@ diverge. Format:
         respawn: false                # restart when it exits (optional)
         respawn_delay_s: 2.0          # wait before restarting, s (optional)
         required: false               # stop the whole bringup when it exits (optional)
+        executor: single              # optional: overrides the file's `executor`
+        container: ""                 # optional: nodes naming the same container share
+                                      # one process (see below); "" = a process of its own
       - for_each: {vehicle: "${vehicles}"}   # one copy per comma-separated value
         name: controller
         package: kaiyo_control
@@ -27,6 +32,16 @@ diverge. Format:
 
 `${name}` substitutes an argument (or a for_each variable) in any string. Every error names
 the file and line (`FILE:LINE: message`).
+
+Containers: every rclpy process pays its own executor wake-ups, DDS participant and imports,
+so on a small machine many small nodes cost more as processes than as nodes. Nodes that name
+the same `container` run in one `kaiyo_bringup container` process on one single-threaded
+executor (each with its own name, namespace, params and remaps). The loader returns one
+NodeSpec per container (`members` holds the nodes), so the supervisor starts, stops,
+respawns and accounts for it like any process: a container dying is all its nodes dying.
+It is required when any member is; its members must agree on respawn. Only nodes that
+register a factory in the `kaiyo.nodes` entry-point group can be members, and they take no
+`args`. Launch files (`launch_support`) ignore containers: launch_ros starts each node alone.
 """
 from __future__ import annotations
 
@@ -37,9 +52,12 @@ from typing import Any
 
 import yaml
 
+from kaiyo_common.executor_choice import EXECUTOR_ENV, EXECUTORS
+
 _NODE_KEYS = {'name', 'package', 'executable', 'namespace', 'params', 'parameters', 'remaps',
-              'args', 'respawn', 'respawn_delay_s', 'required', 'for_each', 'description'}
-_TOP_KEYS = {'description', 'arguments', 'nodes'}
+              'args', 'respawn', 'respawn_delay_s', 'required', 'for_each', 'description',
+              'container', 'executor'}
+_TOP_KEYS = {'description', 'arguments', 'nodes', 'executor'}
 _NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
 _NS_RE = re.compile(r'^/([A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*)?$')
 _SUBST_RE = re.compile(r'\$\{([A-Za-z_][A-Za-z0-9_]*)\}')
@@ -77,11 +95,18 @@ class NodeSpec:
     respawn_delay_s: float = 2.0
     required: bool = False
     source: str = ''          # FILE:LINE of its entry, for messages
+    container: str = ''       # the container it asks to run in ('' = its own process)
+    executor: str = ''        # KAIYO_EXECUTOR for its process ('' = the process default)
+    members: list[NodeSpec] = field(default_factory=list)   # a container's nodes
 
     @property
     def full_name(self) -> str:
         ns = self.namespace.rstrip('/')
         return f'{ns}/{self.name}'
+
+    @property
+    def is_container(self) -> bool:
+        return bool(self.members)
 
 
 @dataclass
@@ -226,8 +251,10 @@ def read_arguments(path: str | Path) -> dict[str, Argument]:
 
 
 def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
-                 root: Path | None = None, check_files: bool = True) -> Bringup:
-    """Load and validate a bringup file. Raises BringupError naming FILE:LINE."""
+                 root: Path | None = None, check_files: bool = True,
+                 containers: bool = True) -> Bringup:
+    """Load and validate a bringup file. Raises BringupError naming FILE:LINE. With
+    `containers` false every node is its own NodeSpec (what launch_ros starts)."""
     file = Path(path)
     top = _top_level(file)
     if 'nodes' not in top:
@@ -245,6 +272,11 @@ def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
         raise BringupError(file, None, f"argument '{missing[0]}' has no default and was not "
                            f"given (use -a {missing[0]}:=VALUE)")
 
+    file_executor = ''
+    if 'executor' in top:
+        enode = top['executor'][1]
+        file_executor = _executor(_subst(_to_python(enode), env, file, _line(enode)), file,
+                                  _line(enode))
     nlist = top['nodes'][1]
     if not isinstance(nlist, yaml.SequenceNode):
         raise BringupError(file, _line(nlist), "'nodes' must be a list")
@@ -267,6 +299,7 @@ def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
             items = [v.strip() for v in str(_subst(values, env, file, line)).split(',')
                      if v.strip()]
             loops = [{var: v} for v in items]
+        raw.setdefault('executor', file_executor)
         for extra in loops:
             nodes.append(_node_spec(raw, {**env, **extra}, file, line, root, check_files))
     seen: dict[str, str] = {}
@@ -276,8 +309,54 @@ def load_bringup(path: str | Path, overrides: dict[str, str] | None = None,
                                f"node '{n.full_name}' is defined twice (also at "
                                f"{seen[n.full_name]})")
         seen[n.full_name] = n.source
+    if containers:
+        nodes = group_containers(nodes, file)
     desc = _to_python(top['description'][1]) if 'description' in top else ''
     return Bringup(file, str(desc or ''), arguments, nodes)
+
+
+CONTAINER_PACKAGE, CONTAINER_EXECUTABLE = 'kaiyo_bringup', 'container'
+
+
+def group_containers(nodes: list[NodeSpec], file: Path) -> list[NodeSpec]:
+    """Replace the nodes that name a container by one container NodeSpec each, at the place
+    of its first member. Raises BringupError (FILE:LINE of the offending entry)."""
+    def line_of(spec: NodeSpec) -> int:
+        return int(spec.source.rsplit(':', 1)[1])
+
+    out: list[NodeSpec] = []
+    by_name: dict[str, NodeSpec] = {}
+    node_names = {n.full_name for n in nodes}
+    for n in nodes:
+        if not n.container:
+            out.append(n)
+            continue
+        if n.args:
+            raise BringupError(file, line_of(n), f"node '{n.full_name}' runs in container "
+                               f"'{n.container}' and cannot take command-line 'args'")
+        box = by_name.get(n.container)
+        if box is None:
+            if f'/{n.container}' in node_names:
+                raise BringupError(file, line_of(n), f"container '{n.container}' has the "
+                                   f"name of a node ('/{n.container}')")
+            box = NodeSpec(name=n.container, package=CONTAINER_PACKAGE,
+                           executable=CONTAINER_EXECUTABLE, respawn=n.respawn,
+                           respawn_delay_s=n.respawn_delay_s, source=n.source,
+                           executor=n.executor)
+            by_name[n.container] = box
+            out.append(box)
+        elif n.executor != box.executor:
+            raise BringupError(file, line_of(n), f"node '{n.full_name}': executor "
+                               f"'{n.executor}' differs from the rest of container "
+                               f"'{n.container}' (first at {box.source})")
+        elif (n.respawn, n.respawn_delay_s) != (box.respawn, box.respawn_delay_s):
+            # one process: its nodes can only be restarted together
+            raise BringupError(file, line_of(n), f"node '{n.full_name}': respawn settings "
+                               f"differ from the rest of container '{n.container}' "
+                               f"(first at {box.source})")
+        box.members.append(n)
+        box.required = box.required or n.required
+    return out
 
 
 def _node_spec(raw: dict, env: dict, file: Path, line: int, root: Path | None,
@@ -295,6 +374,11 @@ def _node_spec(raw: dict, env: dict, file: Path, line: int, root: Path | None,
         ns = '/' + ns
     if not _NS_RE.match(ns.rstrip('/') or '/'):
         raise BringupError(file, line, f"namespace '{ns}' is not a valid ROS namespace")
+    executor = _executor(raw.get('executor', ''), file, line)
+    container = raw.get('container', '') or ''
+    if not isinstance(container, str) or (container and not _NAME_RE.match(container)):
+        raise BringupError(file, line, f"container name '{container}' must be letters, "
+                           'digits and _ and start with a letter')
     params = raw.get('params', []) or []
     if isinstance(params, str):
         params = [params]
@@ -322,7 +406,16 @@ def _node_spec(raw: dict, env: dict, file: Path, line: int, root: Path | None,
                     remaps={str(k): str(v) for k, v in (raw.get('remaps') or {}).items()},
                     args=[str(a) for a in raw.get('args') or []], respawn=respawn,
                     respawn_delay_s=float(delay), required=bool(raw.get('required', False)),
-                    source=source)
+                    source=source, container=container, executor=executor)
+
+
+def _executor(value: Any, file: Path, line: int) -> str:
+    if value in (None, ''):
+        return ''
+    if value not in EXECUTORS:
+        raise BringupError(file, line, f"executor '{value}' must be one of "
+                           f"{', '.join(EXECUTORS)}")
+    return value
 
 
 def _param_value(v: Any) -> str:
@@ -344,6 +437,15 @@ def ros_arguments(spec: NodeSpec) -> list[str]:
     return out
 
 
+def container_arguments(spec: NodeSpec) -> list[str]:
+    """A container's command line after the executable: its name, then per member
+    `--node FULL_NAME PACKAGE EXECUTABLE --ros-args ...` (kaiyo_bringup.container parses it)."""
+    out = [spec.name]
+    for m in spec.members:
+        out += ['--node', m.full_name, m.package, m.executable, *ros_arguments(m)]
+    return out
+
+
 def launch_node_arguments(spec: NodeSpec) -> dict:
     """Keyword arguments for launch_ros.actions.Node describing the same process."""
     kwargs = {
@@ -356,4 +458,6 @@ def launch_node_arguments(spec: NodeSpec) -> dict:
     }
     if spec.args:
         kwargs['arguments'] = list(spec.args)
+    if spec.executor:
+        kwargs['additional_env'] = {EXECUTOR_ENV: spec.executor}
     return kwargs

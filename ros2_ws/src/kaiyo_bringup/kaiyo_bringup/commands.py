@@ -39,6 +39,9 @@ def register_bringup(sub) -> None:
                    help='scenario argument, e.g. vehicles:=hover_auv,wave_boat')
     p.add_argument('--dry-run', action='store_true',
                    help='print the commands that would run and exit')
+    p.add_argument('--no-containers', dest='containers', action='store_false',
+                   help="one process per node, ignoring the file's `container:` groups "
+                        '(e.g. to debug or profile one node)')
     p.set_defaults(func=_bringup)
 
 

@@ -62,13 +62,14 @@ SHORT_MISSIONS = {
 EXPECTED = {'hover_auv': ('SUCCEEDED',), 'camera_robot': ('SUCCEEDED',),
             'wave_boat': ('SUCCEEDED', 'CANCELED')}
 TRUTH_RESOLUTION_M = 0.1      # m, ground-truth raster (100 samples per 1 m cell)
-READY_TIMEOUT_S = 120.0       # s wall: 17 Python processes start on 2 cores
+READY_TIMEOUT_S = 120.0       # s wall: 11 Python processes (19 nodes) start on 2 cores
 MAP_TIMEOUT_S = 60.0          # s wall: the final map after the survey ends
 # CPU budget. Every rclpy node pays ~0.3-0.8 ms per wake-up on these machines, and 17 of them
-# run beside the simulator, so what costs is not physics but messages. Measured on the short
-# survey: with the at-sea rates (IMU 50 Hz, control 50 Hz, odometry 50 Hz) the stack needs
-# ~0.8 CPU-s per simulated second, i.e. at most ~2.5x real time on 2 cores. The demo's
-# simulated sensors therefore report at the rates below (the shipped vehicle files keep
+# run beside the simulator, so what costs is not physics but messages (bringup/sim.yaml
+# shares processes and uses rclpy's EventsExecutor to cut that, see docs/demo.md). Measured
+# on the short survey: with the at-sea rates (IMU 50 Hz, control 50 Hz, odometry 50 Hz) the
+# stack needs ~0.8 CPU-s per simulated second, i.e. at most ~2.5x real time on 2 cores. The
+# demo's simulated sensors therefore report at the rates below (the shipped vehicle files keep
 # theirs; `kaiyo bringup sim` uses them). In lockstep the simulator steps a whole round before
 # it reads new commands, so the thrust changes once per round: with rounds of 0.1 s, control
 # faster than 10 Hz is computed and thrown away, so clock, control and odometry run at 10 Hz
@@ -417,6 +418,14 @@ class DemoRun:
         sim = load_bringup(self.repo / 'bringup' / 'sim.yaml', sim_args, self.repo)
         extra = load_bringup(self.repo / 'bringup' / 'demo.yaml', demo_args, self.repo)
         nodes = sim.nodes + extra.nodes
+        # record which classifier makes the survey map (summary.json `seabed_model`)
+        from kaiyo_seabed.analyzer_node import model_file
+        for spec in (m for n in extra.nodes for m in (n.members or [n])):   # containers too
+            if spec.package == 'kaiyo_seabed':
+                name = str(spec.parameters.get('model_path', ''))
+                self.summary.seabed_model = {
+                    'model_path': name,
+                    'file': str(model_file(name)) if name else 'shipped (real-photo) model'}
         # every executable must exist before anything starts: name what is missing
         from kaiyo_bringup.supervisor import find_executable
         missing = []
@@ -436,7 +445,8 @@ class DemoRun:
         # SIGINT and SIGTERM once the sim clock has stopped (reported), so keep the wait short
         self.sup = Supervisor(combined, out=self.log_file, sigint_timeout_s=4.0,
                               sigterm_timeout_s=2.0)
-        return f'{len(nodes)} processes (log: {self.log_file.name})'
+        n_nodes = sum(len(spec.members) or 1 for spec in nodes)
+        return f'{n_nodes} nodes in {len(nodes)} processes (log: {self.log_file.name})'
 
     def dead_children(self, names=None) -> list[str]:
         """Processes (by default the essential ones) that ended while the demo needs them,
@@ -448,12 +458,16 @@ class DemoRun:
         for c in self.sup.children:
             if c.spec.full_name in names and c.exit_code is not None and c.proc is None:
                 last = self.log_file.last_words(c.spec.name)
-                out.append(f'{c.spec.full_name} exited with code {c.exit_code}'
+                hosting = (f" (hosting {', '.join(m.full_name for m in c.spec.members)})"
+                           if c.spec.is_container else '')
+                out.append(f'{c.spec.full_name}{hosting} exited with code {c.exit_code}'
                            + (f': {last}' if last else '') + f' (log: {self.log_file.name})')
         return out
 
     def node_names(self, package: str) -> set[str]:
-        return {c.spec.full_name for c in self.sup.children if c.spec.package == package} \
+        """The processes running nodes of this package (a container counts for its members)."""
+        return {c.spec.full_name for c in self.sup.children
+                if package in {c.spec.package, *(m.package for m in c.spec.members)}} \
             if self.sup else set()
 
     # ready -----------------------------------------------------------------------------

@@ -334,6 +334,7 @@ class Summary:
     paths: dict = field(default_factory=dict)
     cpu_s: dict = field(default_factory=dict)     # node -> CPU seconds used by the run
     plant: dict = field(default_factory=dict)     # last plant status seen during the run
+    seabed_model: dict = field(default_factory=dict)   # the survey classifier (model_path, file)
 
     def to_dict(self, stage_log: StageLog) -> dict:
         failed = stage_log.failed
@@ -353,6 +354,7 @@ class Summary:
             'frames_analysed': self.frames_analysed,
             'frames_mapped': self.frames_mapped,
             'map': self.map.to_dict(),
+            'seabed_model': self.seabed_model,
             'goals': goals(self.map),
             'sim_time_s': _json_number(round(self.sim_time_s, 3)
                                        if math.isfinite(self.sim_time_s) else math.nan),

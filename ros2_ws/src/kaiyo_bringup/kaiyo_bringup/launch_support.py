@@ -34,7 +34,9 @@ def bringup_launch_description(bringup_file: str | Path):
     def make_nodes(context, *_args, **_kwargs):
         overrides = {name: context.launch_configurations[name] for name in declared
                      if name in context.launch_configurations}
-        bringup = load_bringup(path, overrides, root=_repo_root())
+        # launch_ros starts every node as its own process (its composition is C++ only):
+        # the file's `container:` groups are a kaiyo_bringup optimisation, ignored here
+        bringup = load_bringup(path, overrides, root=_repo_root(), containers=False)
         return [Node(**launch_node_arguments(spec)) for spec in bringup.nodes]
 
     actions = [DeclareLaunchArgument(a.name, default_value=a.default if a.default is not None

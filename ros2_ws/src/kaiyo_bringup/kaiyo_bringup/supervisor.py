@@ -19,7 +19,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kaiyo_bringup.bringup_file import Bringup, BringupError, NodeSpec, load_bringup, ros_arguments
+from kaiyo_bringup.bringup_file import (
+    Bringup,
+    BringupError,
+    NodeSpec,
+    container_arguments,
+    load_bringup,
+    ros_arguments,
+)
+from kaiyo_common.executor_choice import EXECUTOR_ENV
 
 _PR_SET_PDEATHSIG = 1
 
@@ -29,7 +37,17 @@ class ExecutableNotFoundError(LookupError):
 
 
 def find_executable(spec: NodeSpec) -> Path:
-    """lib/<package>/<executable> under the package's install prefix (as `ros2 run` does)."""
+    """lib/<package>/<executable> under the package's install prefix (as `ros2 run` does).
+    For a container, also every member's node factory (the members' packages must be
+    installed and register the node in `kaiyo.nodes`)."""
+    from kaiyo_bringup.container import NodeFactoryNotFoundError, find_node_factory
+    for m in spec.members:
+        find_executable(m)      # the package is installed and really has this node
+        try:
+            find_node_factory(m.package, m.executable)
+        except NodeFactoryNotFoundError as err:
+            raise ExecutableNotFoundError(f"{m.source}: node '{m.name}' cannot run in "
+                                          f"container '{spec.name}': {err}") from None
     from ament_index_python.packages import PackageNotFoundError, get_package_prefix
     try:
         prefix = Path(get_package_prefix(spec.package))
@@ -47,6 +65,8 @@ def find_executable(spec: NodeSpec) -> Path:
 
 
 def node_command(spec: NodeSpec) -> list[str]:
+    if spec.is_container:
+        return [str(find_executable(spec)), *container_arguments(spec)]
     return [str(find_executable(spec)), *spec.args, *ros_arguments(spec)]
 
 
@@ -88,6 +108,8 @@ class Supervisor:
 
     def start_child(self, child: Child) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED='1')
+        if child.spec.executor:
+            env[EXECUTOR_ENV] = child.spec.executor
         child.proc = subprocess.Popen(
             child.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -95,7 +117,9 @@ class Supervisor:
         os.set_blocking(child.proc.stdout.fileno(), False)
         self.selector.register(child.proc.stdout, selectors.EVENT_READ, child)
         child.restart_at = None
-        self.say('bringup', f'started {child.spec.full_name} (pid {child.proc.pid})')
+        hosting = (' hosting ' + ', '.join(m.full_name for m in child.spec.members)
+                   if child.spec.is_container else '')
+        self.say('bringup', f'started {child.spec.full_name} (pid {child.proc.pid}){hosting}')
 
     def _read(self, child: Child) -> bool:
         """Read what a child wrote; False at end of file."""
@@ -214,7 +238,8 @@ def run_bringup_command(args) -> int:
     except KaiyoPathError:
         root = None
     try:
-        bringup = load_bringup(find_bringup_file(args.scenario), parse_overrides(args.arg), root)
+        bringup = load_bringup(find_bringup_file(args.scenario), parse_overrides(args.arg), root,
+                               containers=getattr(args, 'containers', True))
         if args.dry_run:
             for spec in bringup.nodes:
                 print(' '.join(node_command(spec)))

@@ -6,6 +6,7 @@ import pytest
 
 from kaiyo_bringup.bringup_file import (
     BringupError,
+    container_arguments,
     launch_node_arguments,
     load_bringup,
     ros_arguments,
@@ -184,3 +185,137 @@ def test_flow_list_around_an_argument_becomes_a_list(tmp_path):
     p = load_bringup(f).nodes[0].parameters
     assert p['vehicles'] == ['hover_auv', 'wave_boat']
     assert p['note'] == '[not a list'
+
+
+CONTAINER_FILE = '''
+    arguments:
+      vehicles: {default: "a,b", description: names}
+    nodes:
+      - name: sim
+        package: kaiyo_sim
+        executable: sim_node
+      - for_each: {vehicle: "${vehicles}"}
+        name: estimator
+        container: ${vehicle}_stack
+        package: kaiyo_navigation
+        executable: estimator
+        namespace: /${vehicle}
+        parameters: {rate_hz: 10.0}
+      - for_each: {vehicle: "${vehicles}"}
+        name: controller
+        container: ${vehicle}_stack
+        package: kaiyo_control
+        executable: controller
+        namespace: /${vehicle}
+        remaps: {odometry: odom}
+      - for_each: {vehicle: "${vehicles}"}
+        name: safety_supervisor
+        container: ${vehicle}_stack
+        required: true
+        package: kaiyo_mission
+        executable: safety_supervisor
+        namespace: /${vehicle}
+'''
+
+
+def test_nodes_naming_a_container_become_one_process_in_place(tmp_path):
+    b = load_bringup(write(tmp_path, 'b.yaml', CONTAINER_FILE))
+    assert [n.full_name for n in b.nodes] == ['/sim', '/a_stack', '/b_stack']
+    a = b.nodes[1]
+    assert a.is_container and not b.nodes[0].is_container
+    assert (a.package, a.executable) == ('kaiyo_bringup', 'container')
+    assert [m.full_name for m in a.members] == ['/a/estimator', '/a/controller',
+                                                '/a/safety_supervisor']
+    assert a.required          # one required member makes the process required
+    cmd = container_arguments(a)
+    assert cmd[0] == 'a_stack' and cmd.count('--node') == 3
+    i = cmd.index('/a/controller')
+    assert cmd[i + 1:i + 4] == ['kaiyo_control', 'controller', '--ros-args']
+    # each member keeps its own name, namespace, parameters and remaps
+    assert cmd[i + 4:cmd.index('--node', i)] == ['-r', '__node:=controller', '-r',
+                                                 '__ns:=/a', '-r', 'odometry:=odom']
+    assert '-p' in cmd and 'rate_hz:=10.0' in cmd
+
+
+def test_containers_can_be_ignored_for_launch_files(tmp_path):
+    b = load_bringup(write(tmp_path, 'b.yaml', CONTAINER_FILE), containers=False)
+    assert len(b.nodes) == 7 and not any(n.is_container for n in b.nodes)
+    assert b.nodes[1].container == 'a_stack'
+
+
+@pytest.mark.parametrize('extra, line, message', [
+    ('    respawn: true\n', 3, "respawn settings differ from the rest of container 'box'"),
+    ('    args: [--flag]\n', 3, "cannot take command-line 'args'"),
+])
+def test_container_members_that_cannot_share_a_process_are_rejected(tmp_path, extra, line,
+                                                                     message):
+    f = write(tmp_path, 'b.yaml', '''
+        nodes:
+          - {name: one, package: p, executable: e, container: box}
+          - name: two
+            package: p
+            executable: e
+            container: box
+        ''' + extra)
+    with pytest.raises(BringupError) as err:
+        load_bringup(f)
+    assert err.value.line == 4 and message in str(err.value)
+    assert str(err.value).startswith(f'{f}:4: ')
+
+
+def test_bad_container_name_and_name_clash_are_rejected(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        nodes:
+          - {name: one, package: p, executable: e, container: "no good"}
+        ''')
+    with pytest.raises(BringupError, match=r"b.yaml:3: container name 'no good' must be"):
+        load_bringup(f)
+    f = write(tmp_path, 'c.yaml', '''
+        nodes:
+          - {name: one, package: p, executable: e}
+          - {name: two, package: p, executable: e, container: one}
+        ''')
+    with pytest.raises(BringupError, match=r"c.yaml:4: container 'one' has the name of a node"):
+        load_bringup(f)
+
+
+def test_file_executor_applies_to_every_node_unless_a_node_overrides_it(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        executor: "${executor}"
+        arguments:
+          executor: {default: events, description: executor}
+        nodes:
+          - {name: one, package: p, executable: e}
+          - {name: two, package: p, executable: e, executor: single}
+          - {name: three, package: p, executable: e, container: box}
+        ''')
+    b = load_bringup(f)
+    assert [(n.name, n.executor) for n in b.nodes] == [('one', 'events'), ('two', 'single'),
+                                                        ('box', 'events')]
+    assert launch_node_arguments(b.nodes[0])['additional_env'] == {'KAIYO_EXECUTOR': 'events'}
+    assert [n.executor for n in load_bringup(f, {'executor': 'single'}).nodes] == ['single'] * 3
+    plain = write(tmp_path, 'c.yaml', '''
+        nodes:
+          - {name: one, package: p, executable: e}
+        ''')
+    (node,) = load_bringup(plain).nodes
+    assert node.executor == '' and 'additional_env' not in launch_node_arguments(node)
+
+
+def test_bad_executor_and_mixed_executors_in_a_container_are_rejected(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        executor: threads
+        nodes:
+          - {name: one, package: p, executable: e}
+        ''')
+    with pytest.raises(BringupError, match=r"b.yaml:2: executor 'threads' must be one of "
+                                           r'single, events'):
+        load_bringup(f)
+    f = write(tmp_path, 'c.yaml', '''
+        nodes:
+          - {name: one, package: p, executable: e, container: box, executor: events}
+          - {name: two, package: p, executable: e, container: box}
+        ''')
+    with pytest.raises(BringupError, match=r"c.yaml:4: node '/two': executor '' differs from "
+                                           r"the rest of container 'box'"):
+        load_bringup(f)

@@ -173,3 +173,72 @@ def test_parameter_outside_contract_stops_the_node_with_its_rule(tmp_path):
     r = subprocess.run([*KAIYO, 'bringup', str(f)], capture_output=True, text=True, timeout=60)
     assert "parameter 'rate_hz' = 500.0: must be <= 50.0" in r.stdout
     assert 'exited with code 2' in r.stdout
+
+
+CONTAINER = [sys.executable, '-m', 'kaiyo_bringup.container']
+
+
+def test_container_hosts_nodes_with_their_own_namespace_and_params_and_ctrl_c_exits_0(
+        tmp_path):
+    f = write(tmp_path, 'box.yaml', '''
+        nodes:
+          - name: heartbeat
+            container: box
+            package: kaiyo_bringup
+            executable: heartbeat
+            namespace: /one
+            parameters: {station: first, rate_hz: 20.0}
+          - name: beacon
+            container: box
+            package: kaiyo_bringup
+            executable: heartbeat
+            namespace: /two
+            parameters: {station: second, rate_hz: 20.0}
+        ''')
+    dry = subprocess.run([*KAIYO, 'bringup', str(f), '--dry-run'], capture_output=True,
+                         text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    (line,) = dry.stdout.splitlines()          # one process for both nodes
+    command = line.split()[1:]                 # the container's arguments, as the supervisor
+    proc = subprocess.Popen([*CONTAINER, *command], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        with ros_context() as ctx:
+            probe = Probe(ctx)
+            first = probe.collect(Header, '/one/heartbeat')
+            second = probe.collect(Header, '/two/heartbeat')
+            assert probe.spin_until(lambda: len(first) >= 5 and len(second) >= 5,
+                                    timeout=30.0)
+            assert {m.frame_id for m in first} == {'first'}
+            assert {m.frame_id for m in second} == {'second'}
+            names = probe.node.get_node_names_and_namespaces()
+            assert ('heartbeat', '/one') in names and ('beacon', '/two') in names
+            probe.destroy()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_container_names_the_node_that_fails_to_construct(tmp_path):
+    r = subprocess.run([*CONTAINER, 'box',
+                        '--node', '/ok/heartbeat', 'kaiyo_bringup', 'heartbeat',
+                        '--ros-args', '-r', '__ns:=/ok',
+                        '--node', '/bad/heartbeat', 'kaiyo_bringup', 'heartbeat',
+                        '--ros-args', '-r', '__ns:=/bad', '-p', 'rate_hz:=500.0'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "[/bad/heartbeat] error: parameter 'rate_hz' = 500.0: must be <= 50.0" in r.stderr
+
+
+def test_container_refuses_a_node_without_a_factory(tmp_path):
+    f = write(tmp_path, 'b.yaml', '''
+        nodes:
+          - {name: nmea, container: box, package: kaiyo_drivers, executable: nmea_driver}
+        ''')
+    r = subprocess.run([*KAIYO, 'bringup', str(f)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert f"{f}:3: node 'nmea' cannot run in container 'box'" in r.stderr

@@ -12,8 +12,11 @@ Runs in the vehicle's namespace (e.g. /hover_auv):
 
 The state machine is `execution.MissionExecution` (pure). A timer drives it at `rate_hz`;
 the action's execute callback only validates, switches the controller to AUTO, waits for
-the run to end and reports the outcome. Everything runs on a MultiThreadedExecutor with a
-ReentrantCallbackGroup so cancel requests and the timer are served while a goal executes.
+the run to end and reports the outcome. That waiting happens in a thread of its own (the
+execute callback awaits it), so the node runs on rclpy's SingleThreadedExecutor (a
+multi-threaded one cost ~1.7x the CPU per wake-up) and cancel requests and the timer are
+served while a goal executes. Not on rclpy's EventsExecutor: it re-polls an awaiting
+callback without pause, so `main` asks for rclpy's whatever KAIYO_EXECUTOR says.
 
 Outcomes map to action terminal states honestly: only SUCCEEDED calls `succeed()`; a
 cancel calls `canceled()`; everything else `abort()` with the outcome and the reason.
@@ -24,11 +27,13 @@ from __future__ import annotations
 
 import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.task import Future
 from sensor_msgs.msg import Range
 from std_msgs.msg import String
 from std_srvs.srv import SetBool
@@ -112,8 +117,10 @@ class MissionExecutorNode(Node):
                                                 self.on_validate, callback_group=self.group)
         self.pause_srv = self.create_service(SetBool, 'mission/pause', self.on_pause,
                                              callback_group=self.group)
+        # the goals' waiting (execute) runs here, off the executor's thread
+        self.runner = ThreadPoolExecutor(max_workers=2, thread_name_prefix='mission_run')
         self.action_server = ActionServer(
-            self, RunMission, 'run_mission', execute_callback=self.execute,
+            self, RunMission, 'run_mission', execute_callback=self.execute_in_thread,
             goal_callback=self.on_goal, cancel_callback=self.on_cancel,
             callback_group=self.group)
         self.timer = self.create_timer(1.0 / self.params.rate_hz, self.on_tick,
@@ -234,6 +241,14 @@ class MissionExecutorNode(Node):
 
     def on_cancel(self, goal_handle) -> CancelResponse:
         return CancelResponse.ACCEPT
+
+    async def execute_in_thread(self, goal_handle):
+        """The action's execute callback: `execute` blocks until the run ends, so it runs in
+        `runner`; the executor's thread only awaits its result (exceptions come through)."""
+        finished = Future(executor=self.executor)
+        job = self.runner.submit(self.execute, goal_handle)
+        job.add_done_callback(finished.set_result)
+        return (await finished).result()
 
     def execute(self, goal_handle):
         goal = goal_handle.request
@@ -359,7 +374,9 @@ class MissionExecutorNode(Node):
             self.call_mode(VehicleStatus.MODE_HOLD, False, wait=False)
         self.action_server.destroy()
         self.destroy_client(self.mode_client)
+        self.runner.shutdown(wait=False)
 
 
 def main(args=None):
-    run_node(MissionExecutorNode, args, multithreaded=True)
+    # whatever KAIYO_EXECUTOR says: the EventsExecutor would poll the awaiting goal non-stop
+    run_node(MissionExecutorNode, args, executor='single')

@@ -5,10 +5,12 @@ on sleeps. Missions are small (tens of metres) and the test peer moves at 2 m/s,
 run takes a few seconds of wall time.
 """
 import json
+import threading
 import time
 
 import pytest
 from mission_test_peers import ControllerPeer
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
 
@@ -89,6 +91,31 @@ def test_mission_runs_to_success_with_feedback(rig):
         assert all(sp.header.frame_id == 'map' for sp in peer.setpoints)
     finally:
         client.destroy()
+
+
+def test_mission_runs_on_a_single_threaded_executor(rig):
+    # the action callback waits for the run in a thread of its own, so the timer that drives
+    # the run keeps going on the executor's one thread (as in `kaiyo demo`, executor: single)
+    peer = rig.add(ControllerPeer(rig.ctx))
+    rig.start()
+    node = executor_node(rig.ctx)
+    single = SingleThreadedExecutor(context=rig.ctx)
+    single.add_node(node)
+    thread = threading.Thread(target=single.spin, daemon=True)
+    thread.start()
+    client = MissionClient('hover_auv', context=rig.ctx)
+    try:
+        assert wait(lambda: peer.count_subscribers('/hover_auv/odometry') > 0)
+        assert client.start(MISSION, 'node.yaml'), client.result
+        run_to_end(client)
+        assert client.result.outcome is MissionOutcome.SUCCEEDED, client.result
+        assert client.result.steps_completed == 4
+    finally:
+        client.destroy()
+        node.shutdown()
+        single.shutdown(timeout_sec=2.0)
+        thread.join(timeout=5.0)
+        node.destroy_node()
 
 
 def test_invalid_mission_is_refused_with_file_line_errors(rig):

@@ -46,14 +46,16 @@ from kaiyo_seabed.mapping import (
     georeference_frame,
     project_mask_to_cells,
 )
-from kaiyo_seabed.model import ModelError, SeabedModel, load_default_model
+from kaiyo_seabed.model import ModelError, SeabedModel, load_default_model, package_config
 from kaiyo_seabed.pipeline import SeabedAnalyzer, overlay_image
+from kaiyo_seabed.pose_buffer import TimedBuffer
 
 SPECS = [
     ParamSpec('vehicle', 'str', 'Vehicle name for messages and file names; empty = the '
               'node namespace without "/"', ''),
-    ParamSpec('model_path', 'str', 'Classifier model file (.yml.gz); empty = the shipped model',
-              ''),
+    ParamSpec('model_path', 'str', "Classifier model file (.yml.gz); '' = the shipped "
+              '(real-photo) model; a bare file name = a model in the package config folder, e.g. '
+              'seabed_sim_rtrees.yml.gz (simulator imagery only)', ''),
     ParamSpec('max_rate_hz', 'float', 'Most frames analysed per second, Hz', 5.0,
               min_value=0.1, max_value=60.0),
     ParamSpec('cell_size_m', 'float', 'Survey map cell edge, m', 1.0, min_value=0.05,
@@ -65,6 +67,10 @@ SPECS = [
               90.0, min_value=-90.0, max_value=90.0),
     ParamSpec('camera_offset_m', 'float[]', 'Camera position in base_link (x fwd, y left, z up), m',
               [0.0, 0.0, 0.0], min_length=3, min_value=-10.0, max_value=10.0),
+    ParamSpec('altitude_sensor_z_m', 'float', 'Height of the altitude sensor (altimeter or DVL) '
+              'in base_link, m (z up, negative = below): it ranges from there, so the '
+              'base_link altitude is the reading minus this', 0.0, min_value=-10.0,
+              max_value=10.0),
     ParamSpec('camera_hfov_deg', 'float', 'Horizontal field of view used until camera_info '
               'arrives, deg (0 = wait for camera_info)', 0.0, min_value=0.0, max_value=170.0),
     ParamSpec('max_pose_age_s', 'float', 'Oldest odometry/altitude used for a frame, s', 1.0,
@@ -80,7 +86,20 @@ SPECS = [
     ParamSpec('publish_overlay', 'bool', 'Publish the class overlay image', True),
     ParamSpec('detect_urchins', 'bool', 'Run the urchin detector', True),
     ParamSpec('map_unusable_frames', 'bool', 'Also map frames failing the quality check', False),
+    ParamSpec('max_map_altitude_m', 'float', 'Map only frames taken at most this high above the '
+              'seabed, m (higher frames cover cells too coarsely to classify; they are still '
+              'analysed and published)', 5.0, min_value=0.1, max_value=100.0),
 ]
+
+#: Seconds of odometry and altitude kept to place a frame at its own stamp.
+POSE_HISTORY_S = 5.0
+
+
+def model_file(model_path: str) -> Path:
+    """A bare file name names one of the package's shipped models (so launch files need no
+    install path); anything with a folder is a path."""
+    path = Path(model_path).expanduser()
+    return package_config(model_path) if path.name == model_path else path
 
 
 def _stamp_s(stamp) -> float:
@@ -102,18 +121,21 @@ class SeabedAnalyzerNode(Node):
         except GeodesyError as err:
             raise ParameterContractError('datum', p.datum, str(err)) from None
         try:
-            model = SeabedModel.load(p.model_path) if p.model_path else load_default_model()
+            model = SeabedModel.load(model_file(p.model_path)) if p.model_path \
+                else load_default_model()
         except ModelError as err:
             raise ParameterContractError('model_path', p.model_path, str(err)) from None
         self.analyzer = SeabedAnalyzer(model, p.detect_urchins)
         self.grid = SurveyGrid(p.cell_size_m)
         self.counters = {'analysed': 0, 'dropped_bad': 0, 'skipped_stale': 0, 'mapped': 0,
-                         'not_georeferenced': 0}
+                         'not_georeferenced': 0, 'too_high': 0}
         self._latest: Image | None = None
         self._info: CameraInfo | None = None
-        self._odom: Odometry | None = None
-        self._alt: tuple[float, float] | None = None     # (stamp s, altitude m)
-        self._map_dirty = False
+        # pose (x, y, z, qw, qx, qy, qz) and altitude histories, read at each image's stamp
+        self._poses = TimedBuffer(POSE_HISTORY_S, quat_slice=slice(3, 7))
+        self._alts = TimedBuffer(POSE_HISTORY_S)
+        self._map_dirty = False         # cells changed since the last save
+        self._map_behind = False        # frames analysed since the last published map
 
         self.obs_pub = self.create_publisher(SeabedObservation, 'seabed/observations', qos.RELIABLE)
         self.overlay_pub = self.create_publisher(Image, 'seabed/overlay', qos.SENSOR)
@@ -145,15 +167,18 @@ class SeabedAnalyzerNode(Node):
         self._info = msg
 
     def on_odometry(self, msg: Odometry) -> None:
-        self._odom = msg
+        pos, q = msg.pose.pose.position, msg.pose.pose.orientation
+        values = (pos.x, pos.y, pos.z, q.w, q.x, q.y, q.z)
+        if all(math.isfinite(v) for v in values):
+            self._poses.add(_stamp_s(msg.header.stamp), values)
 
     def on_range(self, msg: Range) -> None:
         if math.isfinite(msg.range) and msg.min_range <= msg.range <= msg.max_range:
-            self._alt = (_stamp_s(msg.header.stamp), float(msg.range))
+            self._alts.add(_stamp_s(msg.header.stamp), (float(msg.range),))
 
     def on_dvl(self, msg: DvlVelocity) -> None:
         if math.isfinite(msg.altitude_m) and msg.altitude_m > 0:
-            self._alt = (_stamp_s(msg.header.stamp), float(msg.altitude_m))
+            self._alts.add(_stamp_s(msg.header.stamp), (float(msg.altitude_m),))
 
     # -- work ---------------------------------------------------------------------------
     def on_analyse_timer(self) -> None:
@@ -165,7 +190,13 @@ class SeabedAnalyzerNode(Node):
         if self._map_dirty:
             self.publish_map()
             self.save_map()
-            self._map_dirty = False
+            self._map_dirty = self._map_behind = False
+        elif self._map_behind and len(self.grid):
+            # frames analysed but not mapped (too high, unusable): republish so the map's
+            # stamp says it accounts for them (a consumer waiting for a map newer than the
+            # last observation, like `kaiyo demo`, is not left waiting)
+            self.publish_map()
+            self._map_behind = False
 
     def _intrinsics(self, width: int, height: int) -> CameraIntrinsics | None:
         info = self._info
@@ -182,21 +213,26 @@ class SeabedAnalyzerNode(Node):
     def _georeference(self, stamp_s: float, width: int, height: int):
         """(VehiclePose, altitude, FrameGeoref or None, reason)."""
         p = self.params
-        odom = self._odom
-        if odom is None or abs(_stamp_s(odom.header.stamp) - stamp_s) > p.max_pose_age_s:
+        # pose and altitude at the image's stamp (interpolated), not the latest ones: the
+        # vehicle moved on while the frame waited for the analysis timer
+        v = self._poses.at(stamp_s, p.max_pose_age_s)
+        if v is None:
             return None, float('nan'), None, 'no recent odometry'
-        pos, q = odom.pose.pose.position, odom.pose.pose.orientation
-        pose = VehiclePose(pos.x, pos.y, pos.z, (q.w, q.x, q.y, q.z))
-        if self._alt is None or abs(self._alt[0] - stamp_s) > p.max_pose_age_s:
+        pose = VehiclePose(v[0], v[1], v[2], tuple(v[3:7]))
+        a = self._alts.at(stamp_s, p.max_pose_age_s)
+        if a is None:
             return pose, float('nan'), None, 'no recent altitude'
+        # the sensor ranges from its own mount, georeference_frame wants base_link's altitude
+        # (a 0.3 m offset at 2 m altitude is a 15 % scale error of the footprint)
+        altitude = a[0] - p.altitude_sensor_z_m
         k = self._intrinsics(width, height)
         if k is None:
-            return pose, self._alt[1], None, 'no camera_info'
+            return pose, altitude, None, 'no camera_info'
         mount = CameraMount.tilted(p.camera_pitch_deg, tuple(p.camera_offset_m))
         try:
-            return pose, self._alt[1], georeference_frame(pose, self._alt[1], k, mount), ''
+            return pose, altitude, georeference_frame(pose, altitude, k, mount), ''
         except GeoreferenceError as err:
-            return pose, self._alt[1], None, str(err)
+            return pose, altitude, None, str(err)
 
     def analyse(self, msg: Image) -> None:
         try:
@@ -212,9 +248,14 @@ class SeabedAnalyzerNode(Node):
             self.get_logger().warn(f'dropped frame: {err}', throttle_duration_sec=5.0)
             return
         self.counters['analysed'] += 1
+        self._map_behind = True
         if geo is None:
             self.counters['not_georeferenced'] += 1
             self.get_logger().info(f'frame not georeferenced: {why}', throttle_duration_sec=10.0)
+        elif altitude > self.params.max_map_altitude_m:
+            # a frame from high up spreads each classified cell over decimetres: it would
+            # blur the map more than it adds (it is still published as an observation)
+            self.counters['too_high'] += 1
         elif res.quality.usable or self.params.map_unusable_frames:
             centres = [u.centre for u in res.urchins]
             self.grid.add_cells(project_mask_to_cells(geo, res.class_map, self.grid.cell_size_m,
@@ -238,7 +279,9 @@ class SeabedAnalyzerNode(Node):
             out.vehicle_pose.position.z = pose.z
             (out.vehicle_pose.orientation.w, out.vehicle_pose.orientation.x,
              out.vehicle_pose.orientation.y, out.vehicle_pose.orientation.z) = pose.q_wxyz
-        out.altitude_m = float(altitude)
+        # the message field is the camera's height above the seabed; `altitude` is base_link's
+        out.altitude_m = float(geo.camera_position[2] - geo.seabed_z) if geo is not None \
+            else float(altitude)
         if geo is not None:
             out.footprint = [Point32(x=float(x), y=float(y), z=float(geo.seabed_z))
                              for x, y in geo.footprint]

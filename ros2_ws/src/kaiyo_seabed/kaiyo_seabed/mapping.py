@@ -21,8 +21,14 @@ frame-level values (`add_frame`: cells whose centre lies inside the footprint, o
 under the footprint's centroid if it covers no centre) or per-cell values from its projected
 class mask (`add_cells` with `project_mask_to_cells`). Per cell and quantity the grid keeps
 count, mean and the standard error of the mean over frames (sample std / sqrt(n); NaN with
-fewer than 2 samples). Quantities: seaweed / coralline / bare cover (fractions of seabed
-pixels), urchin density (1/m^2) and the isoyake index (kaiyo_seabed.classes).
+fewer than 2 samples). Per-cell observations that carry the seabed area the frame saw of the
+cell (`CellObservation.seabed_area_m2`, set by `project_mask_to_cells`) are weighted by it:
+a frame whose edge clips a sliver of a cell counts for that sliver. Unweighted, a sliver's
+urchin density (a count over a few hundredths of a m^2) swamps the cell's mean; weighted,
+the cell's urchin density is its urchins over the area seen (the ratio estimator), and the
+cover fractions are those of all seabed seen there. Quantities: seaweed / coralline / bare
+cover (fractions of seabed pixels), urchin density (1/m^2) and the isoyake index
+(kaiyo_seabed.classes).
 
 Exports: `to_arrays()` (the SurveyMap fields), `to_geojson(datum)` (WGS-84 cell polygons via
 `Datum.to_geodetic`, properties per cell), `render_png(...)` (north-up colour map, BGRA).
@@ -269,20 +275,22 @@ def points_in_polygon(px, py, poly) -> np.ndarray:
 
 
 class _Stat:
-    """Running count, mean and sum of squared deviations (Welford)."""
+    """Running count, weighted mean and weighted sum of squared deviations (West's weighted
+    Welford; weight 1 gives the plain mean and sample variance)."""
 
-    __slots__ = ('n', 'mean', 'm2')
+    __slots__ = ('n', 'w', 'mean', 'm2')
 
     def __init__(self) -> None:
-        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.n, self.w, self.mean, self.m2 = 0, 0.0, 0.0, 0.0
 
-    def add(self, value: float) -> None:
-        if value is None or not math.isfinite(value):
+    def add(self, value: float, weight: float = 1.0) -> None:
+        if value is None or not math.isfinite(value) or not weight > 0:
             return
         self.n += 1
+        self.w += weight
         delta = value - self.mean
-        self.mean += delta / self.n
-        self.m2 += delta * (value - self.mean)
+        self.mean += delta * weight / self.w
+        self.m2 += weight * delta * (value - self.mean)
 
     @property
     def value(self) -> float:
@@ -292,7 +300,8 @@ class _Stat:
     def se(self) -> float:
         if self.n < 2:
             return float('nan')
-        return math.sqrt(self.m2 / (self.n - 1) / self.n)
+        # weighted variance scaled to the sample variance (n / (n - 1)), over n samples
+        return math.sqrt(max(0.0, self.m2) / self.w / (self.n - 1))   # m2 may round below 0
 
 
 @dataclass
@@ -304,6 +313,7 @@ class CellObservation:
     bare: float
     urchin_density_per_m2: float = float('nan')
     isoyake_index: float = float('nan')
+    seabed_area_m2: float = float('nan')     # seabed of the cell this frame saw (the weight)
 
 
 @dataclass
@@ -398,8 +408,10 @@ class SurveyGrid:
         for key, obs in observations.items():
             cell = self._cell((int(key[0]), int(key[1])))
             cell['frames'] += 1
+            a = obs.seabed_area_m2
+            weight = a if math.isfinite(a) and a > 0 else 1.0
             for q in QUANTITIES:
-                cell[q].add(float(getattr(obs, q)))
+                cell[q].add(float(getattr(obs, q)), weight)
         if observations:
             self.frames_added += 1
         return list(observations)
@@ -594,5 +606,6 @@ def project_mask_to_cells(georef: FrameGeoref, mask: np.ndarray, cell_size_m: fl
         a = float(area[sel].sum())
         dens = urchin_cells.get(key, 0) / a if a > 0 else float('nan')
         idx = isoyake_index(frac['seaweed'], frac['coralline'], frac['bare'], dens)
-        out[key] = CellObservation(frac['seaweed'], frac['coralline'], frac['bare'], dens, idx)
+        out[key] = CellObservation(frac['seaweed'], frac['coralline'], frac['bare'], dens, idx,
+                                   a if a > 0 else float('nan'))
     return out

@@ -6,7 +6,10 @@ default) and the forest classifies every `model.stride`-th working pixel; the cl
 upsampled to full resolution only when a full mask is asked for. Cover fractions are counted
 on the class map (each cell stands for the same image area, so the fractions are those of
 the full-resolution mask up to border rounding). Urchins are detected on a 320 px wide grey
-image and painted into the class map as filled ellipses.
+image and painted into the class map as filled ellipses. When the model has an urchin class
+(trained on labelled urchins, e.g. the simulator-domain model), the detector runs with a
+lower darkness threshold and its candidates are kept only where the classifier also sees
+urchin (`kaiyo_seabed.urchins.confirm_by_class`); otherwise the detector alone counts.
 
 Image decoding (`read_image`) is separate and reports unreadable, empty, truncated or
 unsupported files as `ImageReadError` with the reason.
@@ -41,7 +44,13 @@ from kaiyo_seabed.features import (
     to_bgr8,
 )
 from kaiyo_seabed.model import SeabedModel
-from kaiyo_seabed.urchins import Urchin, detect_urchins
+from kaiyo_seabed.urchins import (
+    CONFIRMED_MIN_CONTRAST,
+    CONFIRMED_OUTLIER_STD,
+    Urchin,
+    confirm_by_class,
+    detect_urchins,
+)
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.pgm', '.ppm')
 #: Largest image accepted, pixels (a 100 Mpx frame would take GBs once converted to float).
@@ -133,6 +142,8 @@ class SeabedAnalyzer:
     def __init__(self, model: SeabedModel, detect_urchins_enabled: bool = True):
         self.model = model
         self.detect_urchins_enabled = detect_urchins_enabled
+        # a classifier trained with urchin labels confirms and completes the detector
+        self.model_knows_urchins = int(SeabedClass.URCHIN) in model.stage1_classes
 
     def classify(self, bgr: np.ndarray,
                  range_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +177,15 @@ class SeabedAnalyzer:
         class_map, corrected = self.classify(bgr, range_m)
         urchins: list[Urchin] = []
         if self.detect_urchins_enabled:
-            urchins = detect_urchins(bgr, metres_per_pixel)
+            if self.model_knows_urchins:
+                # permissive candidates (faint urchins at 3 m, on dark weed), confirmed by the
+                # classifier's urchin cells: dark sand ripples and rock cracks drop out
+                urchins = confirm_by_class(
+                    detect_urchins(bgr, metres_per_pixel, min_contrast=CONFIRMED_MIN_CONTRAST,
+                                   outlier_std=CONFIRMED_OUTLIER_STD),
+                    class_map == SeabedClass.URCHIN, width, height)
+            else:
+                urchins = detect_urchins(bgr, metres_per_pixel)
             paint_urchins(class_map, urchins, width, height)
         counts = cover_counts(class_map)
         cover, seabed = cover_fractions(counts)

@@ -228,3 +228,23 @@ def test_png_is_north_up(tmp_path):
 def test_polygon_area():
     assert polygon_area([(0, 0), (2, 0), (2, 3), (0, 3)]) == pytest.approx(6.0)
     assert polygon_area([(0, 0), (1, 1)]) == 0.0
+
+
+def test_cell_values_are_weighted_by_the_area_each_frame_saw():
+    from kaiyo_seabed.mapping import CellObservation
+    g = SurveyGrid(1.0)
+    # a full view of the cell without urchins, then a frame whose edge clips 0.02 m^2 of it
+    # and holds one urchin: the cell has 1 urchin in 1.02 m^2, not (0 + 50) / 2 per m^2
+    g.add_cells({(0, 0): CellObservation(0.0, 1.0, 0.0, 0.0, 1.0, 1.0)})
+    g.add_cells({(0, 0): CellObservation(1.0, 0.0, 0.0, 50.0, 0.0, 0.02)})
+    c = next(iter(g.cells()))
+    assert c.mean['urchin_density_per_m2'] == pytest.approx(1.0 / 1.02)
+    assert c.mean['seaweed'] == pytest.approx(0.02 / 1.02)
+    assert c.count['seaweed'] == 2 and math.isfinite(c.se['seaweed'])
+    # without areas (add_frame, old callers): the plain mean and standard error
+    h = SurveyGrid(1.0)
+    h.add_cells({(0, 0): CellObservation(0.0, 1.0, 0.0, 0.0)})
+    h.add_cells({(0, 0): CellObservation(1.0, 0.0, 0.0, 2.0)})
+    c = next(iter(h.cells()))
+    assert c.mean['urchin_density_per_m2'] == pytest.approx(1.0)
+    assert c.se['urchin_density_per_m2'] == pytest.approx(1.0)     # std sqrt(2) / sqrt(2)

@@ -27,7 +27,7 @@ from kaiyo_seabed.training import (
     read_points,
     train_from_samples,
 )
-from kaiyo_seabed.urchins import detect_urchins
+from kaiyo_seabed.urchins import Urchin, confirm_by_class, detect_urchins
 
 RNG = np.random.default_rng(7)
 
@@ -122,6 +122,31 @@ def test_no_urchins_on_plain_seabed_and_size_filter():
     # at 1 cm/px a 9 px-radius blob is ~25 cm wide: too big for an urchin
     assert detect_urchins(img, metres_per_pixel=0.01) == []
     assert len(detect_urchins(img, metres_per_pixel=0.003)) == 1
+
+
+def test_detections_are_confirmed_by_the_classifiers_urchin_cells():
+    # 320x240 frame, class map 80x60 (4 px cells); urchin cells under the first box only,
+    # one stray urchin cell in the corner of the second box's 5x5 cells
+    cells = np.zeros((60, 80), bool)
+    cells[10:13, 10:13] = True
+    cells[40, 60] = True
+    urchin = Urchin(40.0, 40.0, 12.0, 12.0, 0.9)       # cells 10..12 x 10..12
+    crack = Urchin(240.0, 160.0, 20.0, 20.0, 0.9)      # cells 40..44 x 60..64: 1 of 25
+    nothing = Urchin(120.0, 200.0, 10.0, 10.0, 0.9)
+    assert confirm_by_class([urchin, crack, nothing], cells, 320, 240) == [urchin]
+    assert confirm_by_class([crack], cells, 320, 240, min_fraction=0.0) == [crack]
+    with pytest.raises(ValueError, match='min_fraction'):
+        confirm_by_class([urchin], cells, 320, 240, min_fraction=1.5)
+
+
+def test_confirmation_only_with_a_model_that_knows_urchins(tmp_path):
+    # the shipped real-photo model has no urchin class: the detector alone counts
+    from kaiyo_seabed.model import load_default_model
+    model = load_default_model()
+    assert 5 not in model.stage1_classes
+    img = _seabed_with_urchins([(50, 60), (200, 80)])
+    res = SeabedAnalyzer(model).analyze(img)
+    assert len(res.urchins) == len(detect_urchins(img)) == 2
 
 
 # -- model, training, evaluation ---------------------------------------------------------------

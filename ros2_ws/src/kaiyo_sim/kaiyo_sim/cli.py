@@ -61,6 +61,22 @@ def register(subparsers) -> None:
     t.add_argument('--extent', type=float, nargs=4, metavar=('WEST', 'SOUTH', 'EAST', 'NORTH'),
                    help='sub-area in map metres (default: the whole scene)')
     t.set_defaults(func=cmd_export_truth)
+    d = sub.add_parser('dataset', help='render labelled training imagery: camera frames + '
+                       'class-id masks over freshly seeded scenes (for `kaiyo seabed train '
+                       '--masks DIR/masks`)')
+    d.add_argument('--out', required=True, help='output folder (images/, masks/, manifest.json)')
+    d.add_argument('--world', default='hiratsuka_tower', help='world name or YAML path')
+    d.add_argument('--vehicle', default='hover_auv', help='vehicle whose camera renders')
+    d.add_argument('--seeds', default='100-139',
+                   help="scene seeds, e.g. '100-139' or '200,201' (default 100-139: the "
+                   'training range; 200-209 is the validation range)')
+    d.add_argument('--frames-per-seed', type=int, default=10)
+    d.add_argument('--camera-scale', type=float, default=0.5,
+                   help='camera resolution relative to the vehicle YAML (0.5: the demo)')
+    d.add_argument('--altitude', type=float, nargs=2, default=(1.5, 3.5), metavar=('LOW', 'HIGH'),
+                   help='base_link altitude above the seabed, m (default 1.5 3.5)')
+    d.add_argument('--max-tilt-deg', type=float, default=5.0, help='roll/pitch, +-deg')
+    d.set_defaults(func=cmd_dataset)
     sc = sub.add_parser('scenarios', help='seeded mission and fault scenarios scored pass/fail '
                         '(simulator + controller + executor + safety supervisor)')
     # The suite composes sim, control and mission cores; it lives with the mission package
@@ -114,6 +130,31 @@ def cmd_export_gazebo(args) -> int:
     for p in problems:
         print(f'problem: {p}', file=sys.stderr)
     return 1 if problems else 0
+
+
+def cmd_dataset(args) -> int:
+    from kaiyo_sim.dataset import DatasetError, DatasetOptions, parse_seeds, write_dataset
+    world = _load_world(args.world)
+    if world is None:
+        return 2
+    try:
+        vehicle = load_vehicle(args.vehicle)
+        seeds = parse_seeds(args.seeds)
+        opts = DatasetOptions(camera_scale=args.camera_scale, altitude_m=tuple(args.altitude),
+                              max_tilt_deg=args.max_tilt_deg)
+        tty = sys.stderr.isatty()
+
+        def progress(done, total):
+            if tty:
+                print(f'\rrendered {done}/{total}', end='' if done < total else '\n',
+                      file=sys.stderr)
+        manifest = write_dataset(world, vehicle, seeds, args.frames_per_seed, args.out, opts,
+                                 progress)
+    except (DatasetError, VehicleFileError) as err:
+        print(f'kaiyo sim dataset: {err}', file=sys.stderr)
+        return 2
+    print(f'{len(manifest["frames"])} frames of seeds {args.seeds} in {args.out}')
+    return 0
 
 
 def cmd_export_truth(args) -> int:

@@ -171,6 +171,11 @@ class SimNode(Node):
         result = self.sim.set_command(vehicle, list(msg.names), [float(x) for x in msg.thrust_n])
         if result is CommandResult.ACCEPTED:
             self.cmd_seen[vehicle] = True
+            if self.params.mode == 'lockstep':
+                # the last command of a round starts the next one now, not at the next 10 ms
+                # tick: at 5x real time a round is ~20 ms of wall time, and the tick's wait
+                # was a quarter of it (the result is the same: commands apply between rounds)
+                self._lockstep()
             return
         if result is CommandResult.COMMS_LOST:
             return   # the link is down: the vehicle never hears it

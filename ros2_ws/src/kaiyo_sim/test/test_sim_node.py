@@ -138,6 +138,23 @@ def test_lockstep_waits_for_every_vehicle(ctx):
         node.destroy_node()
 
 
+def test_lockstep_round_starts_on_the_last_command_not_the_next_tick(ctx):
+    node = SimNode(context=ctx, parameter_overrides=_params(
+        mode='lockstep', lockstep_period_s=0.2, camera_enabled=False))
+    probe = Probe(ctx)
+    try:
+        assert probe.spin_until(lambda: node.sim.time_s > 0.15, timeout=5.0, nodes=[node])
+        assert node.sim.time_s == pytest.approx(0.2, abs=1e-6)     # waiting at the boundary
+        node.on_command('hover_auv', ThrusterCommand(names=['sway'], thrust_n=[1.0]))
+        assert node.sim.time_s == pytest.approx(0.2, abs=1e-6)     # the boat has not spoken
+        # no spinning in between: the command callback itself runs the next round
+        node.on_command('wave_boat', ThrusterCommand(names=['rudder_deg'], thrust_n=[5.0]))
+        assert node.sim.time_s == pytest.approx(0.4, abs=1e-6)
+    finally:
+        probe.destroy()
+        node.destroy_node()
+
+
 def test_realtime_mode_never_runs_ahead_of_the_wall_clock(ctx):
     import time
     t0 = time.monotonic()

@@ -79,7 +79,8 @@ def test_sim_launch_starts_any_set_of_vehicles_by_argument():
     args = read_arguments(module.BRINGUP)
     assert 'vehicles' in args and args['vehicles'].description
     for vehicles in ('hover_auv', 'hover_auv,wave_boat', 'hover_auv,camera_robot,wave_boat'):
-        bringup = load_bringup(module.BRINGUP, {'vehicles': vehicles}, root=ROOT)
+        bringup = load_bringup(module.BRINGUP, {'vehicles': vehicles}, root=ROOT,
+                               containers=False)   # what launch_ros starts
         namespaces = {n.namespace for n in bringup.nodes}
         wanted = {f'/{v}' for v in vehicles.split(',')}
         assert wanted <= namespaces, (vehicles, namespaces)

@@ -3,6 +3,7 @@ missions, data overlay), and one short end-to-end run of the whole stack (slow).
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -298,3 +299,30 @@ def test_short_demo_end_to_end(tmp_path):
     assert report.is_file() and report.stat().st_size > 10_000
     assert list((runs[0] / 'bag').glob('*.mcap'))
     assert 'report:' in r.stdout and str(report) in r.stdout
+
+
+@pytest.mark.slow
+def test_demo_refuses_to_share_its_domain_with_another_simulator(tmp_path):
+    # A second simulator on the same ROS domain (here a real `kaiyo sim run`) would drive the
+    # demo's vehicles with its own clock and physics: the demo must stop at `ready`, saying so.
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    other = subprocess.Popen([sys.executable, '-m', 'kaiyo_bringup.cli', 'sim', 'run',
+                              '--vehicles', 'wave_boat', '--no-camera'],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        r = subprocess.run([sys.executable, '-m', 'kaiyo_bringup.cli', 'demo', '--short',
+                            '--out', str(tmp_path), '--headless', '--max-wall', '120'],
+                           capture_output=True, text=True, timeout=200, env=env, cwd=ROOT)
+    finally:
+        other.send_signal(signal.SIGINT)
+        try:
+            other.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            other.kill()
+            other.wait()
+    assert r.returncode == 1, r.stdout[-3000:]
+    summary = json.loads(next(tmp_path.glob('*/summary.json')).read_text())
+    assert summary['failed_stage'] == 'ready', summary['failure']
+    assert 'publishers of /clock' in summary['failure']
+    assert f"ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID', '0')}" in summary['failure']
+    assert 'FAILED at stage ready' in r.stdout

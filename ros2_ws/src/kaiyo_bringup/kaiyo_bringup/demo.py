@@ -504,6 +504,14 @@ class DemoRun:
             self.term.progress(f'[demo] waiting for the stack: sim {self.ros.sim_time():.1f} s, '
                                f'executors {len(VEHICLES) - len(pending)}/{len(VEHICLES)}')
         self.ros.stop_watching_odometry()
+        # Two simulators on one domain (a second demo, a `kaiyo sim run`) drive each other's
+        # vehicles and clocks: the run would fail later in confusing ways, so stop here.
+        clocks = self.ros.node.count_publishers('/clock')
+        if clocks > 1:
+            domain = os.environ.get('ROS_DOMAIN_ID', '0') or '0'
+            raise DemoError(f'{clocks} publishers of /clock on ROS_DOMAIN_ID={domain}: another '
+                            'simulator (a second kaiyo demo or kaiyo sim run) is running on '
+                            'this domain; stop it or run the demo with another ROS_DOMAIN_ID')
         return f'sim clock at {self.ros.sim_time():.1f} s'
 
     def renice_sim(self) -> bool:

@@ -98,7 +98,9 @@ def test_mission_runs_on_a_single_threaded_executor(rig):
     # the run keeps going on the executor's one thread (as in `kaiyo demo`, executor: single)
     peer = rig.add(ControllerPeer(rig.ctx))
     rig.start()
-    node = executor_node(rig.ctx)
+    # this test is about threading, not the odometry watchdog: a loaded host may leave the
+    # peer's thread unscheduled for longer than the at-sea 2 s
+    node = executor_node(rig.ctx, odometry_timeout_s=10.0)
     single = SingleThreadedExecutor(context=rig.ctx)
     single.add_node(node)
     thread = threading.Thread(target=single.spin, daemon=True)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from kaiyo_mission.validator import RULES, validate_file
@@ -96,6 +98,26 @@ def _shutdown(client) -> None:
         rclpy.shutdown()
 
 
+class _CtrlC:
+    """The first Ctrl-C only sets an event that the progress loop checks, so the goal is
+    canceled from a known place: a KeyboardInterrupt raised wherever the main thread happens
+    to be (usually inside rclpy's spin_once) can leave the executor unable to deliver the
+    cancel's answer and the result. A second Ctrl-C interrupts at once."""
+
+    def __enter__(self) -> threading.Event:
+        self.event = threading.Event()
+        self.previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self.event
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+
 def cmd_run(args) -> int:
     r = validate_file(args.file)
     if not r.ok:
@@ -110,8 +132,14 @@ def cmd_run(args) -> int:
             return 1
         print(f'{r.mission.name} on /{client.vehicle}: {_summary(r)}  (Ctrl-C cancels)')
         last = None
-        try:
+        with _CtrlC() as stop:
             while not client.is_done():
+                if stop.is_set():
+                    print('\ncanceling ...', flush=True)
+                    if not client.cancel(timeout=10.0):
+                        print('the executor did not confirm the cancel in 10 s',
+                              file=sys.stderr)
+                    break
                 fb = client.feedback
                 if fb is not None:
                     line = (f'[{fb.state:8s}] step {fb.step_index + 1}/{fb.step_count} '
@@ -120,10 +148,6 @@ def cmd_run(args) -> int:
                     if line != last:
                         print('\r' + line, end='', flush=True)
                         last = line
-        except KeyboardInterrupt:
-            print('\ncanceling ...', flush=True)
-            if not client.cancel(timeout=10.0):
-                print('the executor did not confirm the cancel in 10 s', file=sys.stderr)
         print()
         res = client.result
         if res is None:

@@ -104,7 +104,12 @@ steps:
             time.sleep(0.05)             # polling a subprocess's output, not waiting blind
         assert 'step 1/2 goto' in reader.text and '%' in reader.text and 'ETA' in reader.text
         cli.send_signal(signal.SIGINT)
-        assert cli.wait(timeout=30) == 130, reader.text
+        try:
+            code = cli.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail('the CLI did not exit within 30 s of Ctrl-C; it printed:\n'
+                        + reader.text)
+        assert code == 130, reader.text
         reader.join(timeout=5)
         assert 'canceling' in reader.text and 'CANCELED' in reader.text, reader.text
         assert peer.mode_requests[0] == VehicleStatus.MODE_AUTO

@@ -83,13 +83,7 @@ def run_node(node_class, args=None, multithreaded: bool = False, executor: str |
         print(f'[{node_class.__name__}] error: {err}', file=sys.stderr)
         code = 2
     finally:
-        if node is not None:
-            shutdown = getattr(node, 'shutdown', None)
-            if callable(shutdown):
-                shutdown()
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        _tear_down([] if node is None else [node])
     if code:
         sys.exit(code)
     return code
@@ -130,13 +124,19 @@ def run_nodes(entries, args=None) -> int:
         if rclpy.ok():     # the same shutdown race as in run_node
             raise
     finally:
-        for node in reversed(nodes):
-            shutdown = getattr(node, 'shutdown', None)
-            if callable(shutdown):
-                shutdown()
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        _tear_down(nodes)
     if code:
         sys.exit(code)
     return code
+
+
+def _tear_down(nodes) -> None:
+    """Last built first: each node's own `shutdown()` (cancel goals, park thrusters) before
+    it is destroyed, then the context."""
+    for node in reversed(nodes):
+        shutdown = getattr(node, 'shutdown', None)
+        if callable(shutdown):
+            shutdown()
+        node.destroy_node()
+    if rclpy.ok():
+        rclpy.shutdown()

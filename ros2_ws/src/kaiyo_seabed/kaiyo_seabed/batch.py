@@ -87,9 +87,10 @@ def _yaw_of(q) -> float:
 
 
 def mcap_frames(path: Path, datum, mount: CameraMount | None = None,
-                every: int = 1) -> Iterator[Frame]:
-    """Frames of every Image topic in an MCAP file (module doc). Raises ValueError for a file
-    that is not a readable MCAP."""
+                every: int = 1, altitude_sensor_z_m: float = 0.0) -> Iterator[Frame]:
+    """Frames of every Image topic in an MCAP file (module doc). `altitude_sensor_z_m`:
+    height of the altimeter / DVL in base_link (m, z up; negative = below), whose readings
+    are ranges from that mount. Raises ValueError for a file that is not a readable MCAP."""
     from mcap.exceptions import McapError
     from mcap.reader import make_reader
     from mcap_ros2.decoder import DecoderFactory
@@ -127,8 +128,11 @@ def mcap_frames(path: Path, datum, mount: CameraMount | None = None,
                     else:
                         fields = (msg.encoding, msg.height, msg.width, msg.step,
                                   bytes(msg.data), bool(msg.is_bigendian))
-                    yield _georeferenced_frame(name, fields, stamp, veh, pose.get(veh),
-                                               alt.get(veh), info.get(veh), datum, mount)
+                    a = alt.get(veh)
+                    if a is not None:     # the sensor's range -> base_link's altitude
+                        a = (a[0], a[1] - altitude_sensor_z_m)
+                    yield _georeferenced_frame(name, fields, stamp, veh, pose.get(veh), a,
+                                               info.get(veh), datum, mount)
     except (McapError, OSError, EOFError) as err:
         raise ValueError(f'not a readable MCAP recording: {err}') from None
 
@@ -165,7 +169,8 @@ def _georeferenced_frame(name, fields, stamp, veh, pose_s, alt_s, info, datum, m
     return Frame(name, load, extra, georef)
 
 
-def file_frames(paths, datum, mount=None, every: int = 1) -> Iterator[Frame]:
+def file_frames(paths, datum, mount=None, every: int = 1,
+                altitude_sensor_z_m: float = 0.0) -> Iterator[Frame]:
     for p in paths:
         p = Path(p)
         if not p.exists():
@@ -176,7 +181,7 @@ def file_frames(paths, datum, mount=None, every: int = 1) -> Iterator[Frame]:
                 continue        # rosbag2 folder index, not an image
             if f.suffix.lower() == '.mcap':
                 try:
-                    yield from mcap_frames(f, datum, mount, every)
+                    yield from mcap_frames(f, datum, mount, every, altitude_sensor_z_m)
                 except ValueError as err:
                     yield Frame(str(f), _raiser(ImageReadError(str(err))))
             else:

@@ -29,6 +29,10 @@ def register(sub) -> None:
                    help="map datum for MCAP georeferencing: a name ('tower') or 'LAT,LON' (deg)")
     a.add_argument('--camera-pitch-deg', type=float, default=90.0,
                    help='camera pitch below the bow, deg (90 = looking straight down)')
+    a.add_argument('--altitude-sensor-z', type=float, default=0.0, metavar='M',
+                   help='MCAP: height of the altimeter / DVL in base_link, m (z up, negative '
+                        '= below; the hover AUV\'s altimeter: -0.3). Its readings are ranges '
+                        'from there, so base_link altitude = reading - M (default 0)')
     a.add_argument('--every', type=int, default=1, help='MCAP: analyse every N-th frame')
     a.add_argument('--no-urchins', action='store_true', help='skip urchin detection')
     a.set_defaults(func=_analyze)
@@ -111,6 +115,9 @@ def _analyze(args) -> int:
     cv2.setNumThreads(1)
     if args.every < 1:
         return _err(f'--every {args.every} must be >= 1')
+    if not (math.isfinite(args.altitude_sensor_z) and abs(args.altitude_sensor_z) <= 10.0):
+        return _err(f'--altitude-sensor-z {args.altitude_sensor_z:g} must be a height in '
+                    'base_link within +-10 m')
     try:
         model = _load_model(args.model)
         datum = _datum(args.datum)
@@ -120,7 +127,7 @@ def _analyze(args) -> int:
     analyzer = SeabedAnalyzer(model, detect_urchins_enabled=not args.no_urchins)
     # frames are decoded one at a time: a long recording never sits in memory whole
     total = count_frames(args.paths, args.every)
-    frames = file_frames(args.paths, datum, mount, args.every)
+    frames = file_frames(args.paths, datum, mount, args.every, args.altitude_sensor_z)
     doc = analyze_frames(frames, analyzer, Path(args.masks) if args.masks else None,
                          Progress(), total, datum)
     write_results(doc, Path(args.out))

@@ -180,6 +180,23 @@ def test_mcap_input_is_georeferenced(tmp_path):
     assert doc['images'][1]['pose']['x'] == 12.5
 
 
+def test_mcap_altitude_sensor_mount_scales_the_footprint(tmp_path):
+    # the altimeter ranges from its mount: 2.0 m read 0.5 m below base_link is base_link
+    # 2.5 m up, so the 90 deg camera sees 5 m x 3.75 m (not 4 m x 3 m)
+    img = synthetic_seabed(320, 240)
+    t0 = 1_780_000_000_000_000_000
+    bag = tmp_path / 'b.mcap'
+    _write_mcap(bag, [(t0, img, (10.5, 20.5))])
+    out = tmp_path / 'r.json'
+    assert main(['analyze', str(bag), '--out', str(out), '--altitude-sensor-z', '-0.5']) == 0
+    e = json.loads(out.read_text())['images'][0]
+    assert e['pose']['altitude'] == pytest.approx(2.5)
+    xs = [p[0] for p in e['footprint']]
+    ys = [p[1] for p in e['footprint']]
+    assert max(xs) - min(xs) == pytest.approx(3.75) and max(ys) - min(ys) == pytest.approx(5.0)
+    assert main(['analyze', str(bag), '--out', str(out), '--altitude-sensor-z', 'nan']) == 2
+
+
 def test_mcap_compressed_images(tmp_path):
     from mcap.writer import Writer
     from rclpy.serialization import serialize_message

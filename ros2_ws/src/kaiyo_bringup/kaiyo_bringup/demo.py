@@ -419,7 +419,7 @@ class DemoRun:
         extra = load_bringup(self.repo / 'bringup' / 'demo.yaml', demo_args, self.repo)
         nodes = sim.nodes + extra.nodes
         # record which classifier makes the survey map (summary.json `seabed_model`)
-        from kaiyo_seabed.analyzer_node import model_file
+        from kaiyo_seabed.model import model_file
         for spec in (m for n in extra.nodes for m in (n.members or [n])):   # containers too
             if spec.package == 'kaiyo_seabed':
                 name = str(spec.parameters.get('model_path', ''))

@@ -239,7 +239,7 @@ def run_bringup_command(args) -> int:
         root = None
     try:
         bringup = load_bringup(find_bringup_file(args.scenario), parse_overrides(args.arg), root,
-                               containers=getattr(args, 'containers', True))
+                               containers=args.containers)
         if args.dry_run:
             for spec in bringup.nodes:
                 print(' '.join(node_command(spec)))

@@ -46,7 +46,7 @@ from kaiyo_seabed.mapping import (
     georeference_frame,
     project_mask_to_cells,
 )
-from kaiyo_seabed.model import ModelError, SeabedModel, load_default_model, package_config
+from kaiyo_seabed.model import ModelError, SeabedModel, load_default_model, model_file
 from kaiyo_seabed.pipeline import SeabedAnalyzer, overlay_image
 from kaiyo_seabed.pose_buffer import TimedBuffer
 
@@ -93,13 +93,6 @@ SPECS = [
 
 #: Seconds of odometry and altitude kept to place a frame at its own stamp.
 POSE_HISTORY_S = 5.0
-
-
-def model_file(model_path: str) -> Path:
-    """A bare file name names one of the package's shipped models (so launch files need no
-    install path); anything with a folder is a path."""
-    path = Path(model_path).expanduser()
-    return package_config(model_path) if path.name == model_path else path
 
 
 def _stamp_s(stamp) -> float:

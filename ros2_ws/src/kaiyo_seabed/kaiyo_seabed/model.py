@@ -255,6 +255,14 @@ def package_config(name: str) -> Path:
         return here
 
 
+def model_file(model_path: str) -> Path:
+    """The seabed node's `model_path`: a bare file name names one of the package's shipped
+    models (so launch and bringup files need no install path); anything with a folder is a
+    path."""
+    path = Path(model_path).expanduser()
+    return package_config(model_path) if path.name == model_path else path
+
+
 def shipped_model_path() -> Path:
     """The package's shipped model file."""
     return package_config(SHIPPED_MODEL_NAME)

@@ -5,8 +5,8 @@ kaiyo_common.node_main reads it. "single" (the default): rclpy's SingleThreadedE
 "events": rclpy.experimental.EventsExecutor, which dispatches from C++ instead of rebuilding
 a wait set in Python for every wake-up: about a third of the CPU per wake-up (measured: four
 sim-time nodes at 10 Hz, 0.36 vs 1.13 CPU-s in 19 s). It is experimental upstream, so it is
-opt-in: the simulation files use it, the hardware files keep the default. A node run with
-run_node(..., multithreaded=True) keeps rclpy's MultiThreadedExecutor whatever this says.
+opt-in: the simulation files use it, the hardware files keep the default. A node that works
+on one kind only asks for it: run_node(..., executor='single').
 """
 from __future__ import annotations
 

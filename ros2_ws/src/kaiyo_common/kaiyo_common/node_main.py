@@ -19,11 +19,7 @@ import sys
 
 import rclpy
 from rclpy._rclpy_pybind11 import InvalidHandle, RCLError
-from rclpy.executors import (
-    ExternalShutdownException,
-    MultiThreadedExecutor,
-    SingleThreadedExecutor,
-)
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
 from kaiyo_common.executor_choice import ExecutorChoiceError, executor_kind
 from kaiyo_common.params import ParameterContractError
@@ -58,8 +54,7 @@ def spin_until_shutdown(executor) -> None:
         executor.spin_once(timeout_sec=WAKE_PERIOD_S)
 
 
-def run_node(node_class, args=None, multithreaded: bool = False, executor: str | None = None,
-             **kwargs) -> int:
+def run_node(node_class, args=None, executor: str | None = None, **kwargs) -> int:
     """`executor` ('single' or 'events') overrides KAIYO_EXECUTOR, for a node that works on
     one kind only."""
     kind = executor or _executor_kind_or_exit(node_class.__name__)
@@ -68,7 +63,7 @@ def run_node(node_class, args=None, multithreaded: bool = False, executor: str |
     code = 0
     try:
         node = node_class(**kwargs)
-        executor = MultiThreadedExecutor() if multithreaded else make_executor(kind)
+        executor = make_executor(kind)
         executor.add_node(node)
         spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import transforms3d.euler as t3e
 
 from kaiyo_common.vehicles import VehicleParams
 from kaiyo_sim.camera import UnderwaterCamera
@@ -100,15 +101,6 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         raise DatasetError(f'no seeds in {text!r}; give e.g. 100-139')
     return sorted(seeds)
-
-
-def rotation_flu_to_enu(roll: float, pitch: float, yaw: float) -> np.ndarray:
-    """Body FLU -> map ENU rotation, R = Rz(yaw) Ry(pitch) Rx(roll)."""
-    cr, sr, cp, sp, cy, sy = (math.cos(roll), math.sin(roll), math.cos(pitch),
-                              math.sin(pitch), math.cos(yaw), math.sin(yaw))
-    return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-                     [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-                     [-sp, cp * sr, cp * cr]])
 
 
 def world_for_seed(world: World, seed: int, turbidity: float = 1.0) -> World:
@@ -187,7 +179,7 @@ def render_seed(world: World, vehicle: VehicleParams, seed: int, frames: int,
         z = float(w_seed.bathymetry.seabed_z(x, y)) + alt
         if z > 0.0:     # shallower than the scene allows: keep the camera under water
             z = -0.5
-        rot = rotation_flu_to_enu(roll, pitch, yaw)
+        rot = t3e.euler2mat(roll, pitch, yaw, 'sxyz')   # body FLU -> map ENU
         frame = cam.render(np.array([x, y, z]), rot, 0.0)
         name = f'seed{int(seed):05d}_{k:04d}'
         yield SampleFrame(name, frame.image_rgb, frame.class_mask,

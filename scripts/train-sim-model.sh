@@ -21,7 +21,7 @@ $KAIYO sim dataset --world hiratsuka_tower --vehicle hover_auv --seeds 100-139 \
   --frames-per-seed "$FRAMES" --camera-scale 0.5 --out "$TMP/train"
 $KAIYO sim dataset --world hiratsuka_tower --vehicle hover_auv --seeds 200-209 \
   --frames-per-seed "$VAL_FRAMES" --camera-scale 0.5 --out "$TMP/val"
-$KAIYO seabed train --masks "$TMP/train/masks" --out "$OUT" \
+$KAIYO seabed train --masks "$TMP/train/masks" --features hand --out "$OUT" \
   --note "kaiyo_sim hiratsuka_tower hover_auv frames (camera_scale 0.5), scene seeds 100-139 x $FRAMES; simulator imagery only (scripts/train-sim-model.sh)"
 $KAIYO sim dataset --world hiratsuka_tower --vehicle hover_auv --seeds 210-219 \
   --frames-per-seed "$VAL_FRAMES" --camera-scale 0.5 --out "$TMP/test"

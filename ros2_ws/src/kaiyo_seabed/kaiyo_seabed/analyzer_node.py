@@ -29,6 +29,7 @@ from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParameterContractError, ParamSpec
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_interfaces.msg import DvlVelocity, ImageBox, ImageQuality, SeabedObservation, SurveyMap
+from kaiyo_seabed.backbone import BackboneError
 from kaiyo_seabed.features import ImageFormatError
 from kaiyo_seabed.image_codec import (
     ImageEncodingError,
@@ -116,9 +117,9 @@ class SeabedAnalyzerNode(Node):
         try:
             model = SeabedModel.load(model_file(p.model_path)) if p.model_path \
                 else load_default_model()
-        except ModelError as err:
+            self.analyzer = SeabedAnalyzer(model, p.detect_urchins)
+        except (ModelError, BackboneError) as err:
             raise ParameterContractError('model_path', p.model_path, str(err)) from None
-        self.analyzer = SeabedAnalyzer(model, p.detect_urchins)
         self.grid = SurveyGrid(p.cell_size_m)
         self.counters = {'analysed': 0, 'dropped_bad': 0, 'skipped_stale': 0, 'mapped': 0,
                          'not_georeferenced': 0, 'too_high': 0}

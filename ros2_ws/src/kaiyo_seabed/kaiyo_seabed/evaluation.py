@@ -180,11 +180,12 @@ def evaluate_items(analyzer: SeabedAnalyzer, items, ev: Evaluation | None = None
 
 def cross_validate(items: list[LabelledImage], k: int = 5, params=None, work_width: int = 160,
                    stride: int = 3, per_class: int = 250, seed: int = 0,
-                   progress=None) -> Evaluation:
-    """k-fold cross-validation by image (module doc)."""
+                   progress=None, backbone=None) -> Evaluation:
+    """k-fold cross-validation by image (module doc); with a backbone, the models use the
+    pretrained features, each fold's projection fitted on its training images only."""
     if not 2 <= k <= len(items):
         raise ValueError(f'cross-validation folds k={k} must be 2..{len(items)} (images)')
-    samples = collect_samples(items, work_width, per_class, seed)
+    samples = collect_samples(items, work_width, per_class, seed, backbone=backbone)
     folds = [fold_of(it.name, k) for it in items]
     ev = Evaluation(mode=f'cv{k}')
     done = 0

@@ -18,9 +18,15 @@ cross-validation by image on the shared data: seabed IoU +0.04, seaweed IoU +0.0
 accuracy +0.4 pp, cover errors lower; it costs a second forest pass (about 1.5x the
 per-frame time). Models without a context forest (older files) still load and run.
 
+Pretrained features (`projection`, optional): a model trained with `--features deep` also
+sees K principal components of a pretrained network's layers (`kaiyo_seabed.backbone`) as
+extra per-pixel features after the 30 colour/texture ones; its projection is part of the
+model. Models without it (the simulator-domain model, older files) need no network.
+
 File layout: YAML with `meta` (JSON string: format, feature names, working width, stride,
-class ids, training provenance and cross-validated figures), `forest` (the RTrees) and,
-when trained with context, `context` (the second RTrees).
+class ids, training provenance and cross-validated figures), `forest` (the RTrees), when
+trained with context `context` (the second RTrees), and with pretrained features
+`deep_mean` / `deep_basis` (the projection's matrices; meta `deep` names the network).
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kaiyo_seabed.backbone import BACKBONE_FILE, TAPS, BackboneError, Projection
 from kaiyo_seabed.features import FEATURE_NAMES, N_FEATURES
 
 MODEL_FORMAT = 'kaiyo_seabed.rtrees/1'
@@ -94,6 +101,13 @@ class ModelError(ValueError):
     """A model file is missing, unreadable, of another format or inconsistent."""
 
 
+def feature_names(projection: Projection | None) -> list:
+    """Names of a model's per-pixel features: the colour/texture ones, then the pretrained
+    components when the model has a projection."""
+    deep = [f'deep_pc{i}' for i in range(projection.components)] if projection else []
+    return list(FEATURE_NAMES) + deep
+
+
 @dataclass
 class ForestParams:
     trees: int = 25                 # number of trees (40 measured no better in CV, 1.6x slower)
@@ -122,6 +136,12 @@ class SeabedModel:
                                         # 1.5-3 cells measured no gain in cross-validation)
     meta: dict = field(default_factory=dict)
     context: object = None              # cv2.ml.RTrees on context_rows(), or None
+    projection: Projection | None = None  # pretrained-feature projection, or None
+
+    @property
+    def n_features(self) -> int:
+        """Per-pixel features the forests take (30, or 30 + the pretrained components)."""
+        return N_FEATURES + (self.projection.components if self.projection else 0)
 
     @property
     def stage1_classes(self) -> list:
@@ -130,7 +150,7 @@ class SeabedModel:
 
     def grid_votes(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(class ids (C,), votes (gh, gw, C) float32) for a grid of feature rows
-        (gh, gw, N_FEATURES) whose cells are `stride` working pixels apart."""
+        (gh, gw, n_features) whose cells are `stride` working pixels apart."""
         gh, gw = grid.shape[:2]
         flat = np.ascontiguousarray(grid.reshape(gh * gw, -1), dtype=np.float32)
         if self.context is None:
@@ -143,33 +163,39 @@ class SeabedModel:
 
     @classmethod
     def train(cls, x: np.ndarray, y: np.ndarray, params: ForestParams | None = None,
-              work_width: int = 160, stride: int = 3, meta: dict | None = None) -> SeabedModel:
-        """Train on samples x (N, N_FEATURES) float32 and labels y (N,) class ids."""
+              work_width: int = 160, stride: int = 3, meta: dict | None = None,
+              projection: Projection | None = None) -> SeabedModel:
+        """Train on samples x (N, n_features) float32 and labels y (N,) class ids; with a
+        projection, x holds the colour/texture features then the pretrained components."""
         params = params or ForestParams()
         x = np.ascontiguousarray(x, dtype=np.float32)
         y = np.ascontiguousarray(y, dtype=np.int32).ravel()
-        if x.ndim != 2 or x.shape[1] != N_FEATURES:
-            raise ModelError(f'samples must be (N, {N_FEATURES}), got {x.shape}')
+        names = feature_names(projection)
+        if x.ndim != 2 or x.shape[1] != len(names):
+            raise ModelError(f'samples must be (N, {len(names)}), got {x.shape}')
         if len(x) != len(y) or len(y) < 10:
             raise ModelError(f'need >= 10 samples with one label each, got {len(x)} / {len(y)}')
         if len(np.unique(y)) < 2:
             raise ModelError(f'need at least 2 classes to train, got only {np.unique(y).tolist()}')
         forest = make_forest(x, y, params)
         m = dict(meta or {})
-        m.update({'format': MODEL_FORMAT, 'features': list(FEATURE_NAMES),
+        if projection is not None:
+            m['deep'] = {'backbone': BACKBONE_FILE, 'taps': list(TAPS),
+                         'components': projection.components}
+        m.update({'format': MODEL_FORMAT, 'features': names,
                   'classes': sorted(int(c) for c in np.unique(y)),
                   'forest': params.__dict__, 'samples': int(len(y)),
                   'samples_per_class': {int(c): int(n) for c, n in
                                         zip(*np.unique(y, return_counts=True), strict=True)}})
-        return cls(forest, work_width, stride, meta=m)
+        return cls(forest, work_width, stride, meta=m, projection=projection)
 
     def votes(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(class ids (C,), tree votes (N, C) float32) for feature rows (N, N_FEATURES)."""
+        """(class ids (C,), tree votes (N, C) float32) for feature rows (N, n_features)."""
         v = self.forest.getVotes(np.ascontiguousarray(feats, dtype=np.float32), 0)
         return v[0].astype(np.uint8), v[1:].astype(np.float32)
 
     def predict(self, feats: np.ndarray) -> np.ndarray:
-        """Class ids (N,) uint8 for feature rows (N, N_FEATURES)."""
+        """Class ids (N,) uint8 for feature rows (N, n_features)."""
         if feats.shape[0] == 0:
             return np.zeros(0, np.uint8)
         _, out = self.forest.predict(np.ascontiguousarray(feats, dtype=np.float32))
@@ -189,6 +215,9 @@ class SeabedModel:
             fs.startWriteStruct('context', cv2.FileNode_MAP)
             self.context.write(fs)
             fs.endWriteStruct()
+        if self.projection is not None:
+            fs.write('deep_mean', self.projection.mean.reshape(1, -1))
+            fs.write('deep_basis', self.projection.basis)
         text = fs.releaseAndGetString()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + '.tmp')
@@ -217,7 +246,19 @@ class SeabedModel:
         if meta.get('format') != MODEL_FORMAT:
             raise ModelError(f'model {path} has format {meta.get("format")!r}, '
                              f'expected {MODEL_FORMAT!r}')
-        if meta.get('features') != list(FEATURE_NAMES):
+        projection = None
+        if 'deep' in meta:
+            try:
+                projection = Projection(fs.getNode('deep_mean').mat(),
+                                        fs.getNode('deep_basis').mat())
+            except (cv2.error, AttributeError, BackboneError) as err:
+                raise ModelError(f'model {path}: unreadable pretrained-feature projection '
+                                 f'({err})') from None
+            if meta['deep'].get('backbone') != BACKBONE_FILE:
+                raise ModelError(f'model {path} needs the network {meta["deep"].get("backbone")!r}'
+                                 f', this kaiyo_seabed has {BACKBONE_FILE!r}')
+        n_features = len(feature_names(projection))
+        if meta.get('features') != feature_names(projection):
             raise ModelError(f'model {path} was trained on other features; retrain it with '
                              '`kaiyo seabed train`')
         forest = cv2.ml.RTrees_create()
@@ -225,7 +266,7 @@ class SeabedModel:
             forest.read(fs.getNode('forest'))
         except cv2.error as err:
             raise ModelError(f'model {path}: unreadable forest ({err})') from None
-        if not forest.isTrained() or forest.getVarCount() != N_FEATURES:
+        if not forest.isTrained() or forest.getVarCount() != n_features:
             raise ModelError(f'model {path}: forest is untrained or has the wrong input size')
         context = None
         node = fs.getNode('context')
@@ -236,11 +277,11 @@ class SeabedModel:
             except cv2.error as err:
                 raise ModelError(f'model {path}: unreadable context forest ({err})') from None
             n_cls = len(meta.get('classes', []))
-            if not context.isTrained() or context.getVarCount() != N_FEATURES + 3 * n_cls:
+            if not context.isTrained() or context.getVarCount() != n_features + 3 * n_cls:
                 raise ModelError(f'model {path}: context forest is untrained or has the wrong '
                                  'input size')
         return cls(forest, int(meta.get('work_width', 160)), int(meta.get('stride', 3)),
-                   float(meta.get('smooth_cells', 0.0)), meta, context)
+                   float(meta.get('smooth_cells', 0.0)), meta, context, projection)
 
 
 def package_config(name: str) -> Path:

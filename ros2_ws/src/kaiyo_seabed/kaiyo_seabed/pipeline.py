@@ -3,13 +3,17 @@ isoyake index (pure: numpy + OpenCV, no rclpy).
 
 Cost control: features are computed on a working image `model.work_width` px wide (160 by
 default) and the forest classifies every `model.stride`-th working pixel; the class map is
-upsampled to full resolution only when a full mask is asked for. Cover fractions are counted
-on the class map (each cell stands for the same image area, so the fractions are those of
-the full-resolution mask up to border rounding). Urchins are detected on a 320 px wide grey
-image and painted into the class map as filled ellipses. When the model has an urchin class
-(trained on labelled urchins, e.g. the simulator-domain model), the detector runs with a
-lower darkness threshold and its candidates are kept only where the classifier also sees
-urchin (`kaiyo_seabed.urchins.confirm_by_class`); otherwise the detector alone counts.
+upsampled to full resolution only when a full mask is asked for. A model trained with
+pretrained features (the shipped real-photo model) also runs the pretrained network on a
+224 px wide copy of the frame and appends its projected components to every grid cell
+(`kaiyo_seabed.backbone`); colour/texture-only models (the simulator model) skip it.
+Cover fractions are counted on the class map (each cell stands for the same image area, so
+the fractions are those of the full-resolution mask up to border rounding). Urchins are
+detected on a 320 px wide grey image and painted into the class map as filled ellipses.
+When the model has an urchin class (trained on labelled urchins, e.g. the simulator-domain
+model), the detector runs with a lower darkness threshold and its candidates are kept only
+where the classifier also sees urchin (`kaiyo_seabed.urchins.confirm_by_class`); otherwise
+the detector alone counts.
 
 Image decoding (`read_image`) is separate and reports unreadable, empty, truncated or
 unsupported files as `ImageReadError` with the reason.
@@ -23,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kaiyo_seabed.backbone import Backbone
 from kaiyo_seabed.classes import (
     CLASS_COLORS_BGR,
     CLASS_NAMES,
@@ -144,6 +149,8 @@ class SeabedAnalyzer:
         self.detect_urchins_enabled = detect_urchins_enabled
         # a classifier trained with urchin labels confirms and completes the detector
         self.model_knows_urchins = int(SeabedClass.URCHIN) in model.stage1_classes
+        # the pretrained network runs only for models trained with its features
+        self.backbone = Backbone() if model.projection is not None else None
 
     def classify(self, bgr: np.ndarray,
                  range_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -153,6 +160,9 @@ class SeabedAnalyzer:
         h, w = work.shape[:2]
         s = self.model.stride
         grid = feats.reshape(h, w, N_FEATURES)[::s, ::s]
+        if self.backbone is not None:
+            deep = self.model.projection.project(self.backbone.taps(bgr), (h, w))[::s, ::s]
+            grid = np.concatenate([grid, deep], axis=2)
         ids, votes = self.model.grid_votes(grid)
         sigma = self.model.smooth_cells
         if sigma > 0:

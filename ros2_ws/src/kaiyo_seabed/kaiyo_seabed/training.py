@@ -17,6 +17,12 @@ working resolution (so big water areas do not drown the rest); from each point, 
 pixel under it and its 4 neighbours (labels cover a small patch of reef, not one pixel).
 Each image's samples (`Samples`) also keep its feature grid and the sample positions, which
 the context forest needs (`train_from_samples`; see `kaiyo_seabed.model`).
+
+Pretrained features (`collect_samples(..., backbone=Backbone())`): each image's samples also
+keep the network's tapped layer outputs (small: about 50 k numbers per image). Training
+then fits the projection (`kaiyo_seabed.backbone.Projection`) on the raw features of up to
+`PROJECTION_ROWS_PER_IMAGE` samples per image of the training images only, and appends the
+projected components to every sample and grid cell before the forests are trained.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kaiyo_seabed.backbone import DEFAULT_COMPONENTS, Backbone, Projection, tap_rows
 from kaiyo_seabed.classes import CLASS_COUNT, CLASS_IDS, SeabedClass
 from kaiyo_seabed.features import pixel_features, resize_to_width, to_bgr8
 from kaiyo_seabed.model import (
@@ -41,6 +48,8 @@ from kaiyo_seabed.model import (
 
 #: Inner folds (by image) that give the context forest honest first-stage probabilities.
 CONTEXT_FOLDS = 3
+#: Samples per image whose raw pretrained features fit the projection (bounds its memory).
+PROJECTION_ROWS_PER_IMAGE = 300
 
 #: SUIM colour code (R, G, B) -> kaiyo class id.
 SUIM_RGB_TO_CLASS = {
@@ -183,16 +192,20 @@ def fold_of(name: str, k: int) -> int:
 class Samples(tuple):
     """(features (N, F), labels (N,)) of one image; also carries what the context forest
     needs: the image name, its feature grid (every `stride`-th working pixel) and the working
-    pixel index of each sample."""
+    pixel index of each sample; with pretrained features, the network's layer outputs
+    (`taps`) and the working image's height."""
 
-    def __new__(cls, x, y, name='', grid=None, pos=None, width=0, stride=3):
+    def __new__(cls, x, y, name='', grid=None, pos=None, width=0, stride=3, taps=None,
+                height=0):
         obj = super().__new__(cls, (x, y))
         obj.name, obj.grid, obj.pos, obj.width, obj.stride = name, grid, pos, width, stride
+        obj.taps, obj.height = taps, height
         return obj
 
 
 def image_samples(item: LabelledImage, work_width: int, per_class: int,
-                  rng: np.random.Generator, stride: int = 3) -> Samples:
+                  rng: np.random.Generator, stride: int = 3,
+                  backbone: Backbone | None = None) -> Samples:
     """(features, labels) sampled from one labelled image (module doc)."""
     img = cv2.imread(str(item.image_path), cv2.IMREAD_UNCHANGED)
     if img is None:
@@ -229,34 +242,73 @@ def image_samples(item: LabelledImage, work_width: int, per_class: int,
                 ys.append(np.array([cid], np.int32))
                 ps.append(np.array([ii * w + jj]))
     grid = feats.reshape(h, w, -1)[::stride, ::stride].copy()
+    taps = backbone.taps(bgr) if backbone is not None else None
     if not xs:
         return Samples(np.zeros((0, feats.shape[1]), np.float32), np.zeros(0, np.int32),
-                       item.name, grid, np.zeros(0, np.int64), w, stride)
+                       item.name, grid, np.zeros(0, np.int64), w, stride, taps, h)
     return Samples(np.concatenate(xs), np.concatenate(ys), item.name, grid,
-                   np.concatenate(ps).astype(np.int64), w, stride)
+                   np.concatenate(ps).astype(np.int64), w, stride, taps, h)
 
 
 def collect_samples(items, work_width: int = 160, per_class: int = 250, seed: int = 0,
-                    progress=None, stride: int = 3) -> list[Samples]:
-    """Samples of every item (list aligned with items)."""
+                    progress=None, stride: int = 3,
+                    backbone: Backbone | None = None) -> list[Samples]:
+    """Samples of every item (list aligned with items); with a backbone, each also keeps
+    the pretrained network's layer outputs (module doc)."""
     rng = np.random.default_rng(seed)
     out = []
     for n, item in enumerate(items):
-        out.append(image_samples(item, work_width, per_class, rng, stride))
+        out.append(image_samples(item, work_width, per_class, rng, stride, backbone))
         if progress:
             progress(n + 1, len(items), item.name)
     return out
 
 
+def fit_projection(samples, components: int = DEFAULT_COMPONENTS,
+                   seed: int = 0) -> Projection:
+    """The pretrained-feature projection fitted on up to PROJECTION_ROWS_PER_IMAGE samples of
+    each of these (training) images."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in samples:
+        if s.taps is None:
+            raise LabelError(f'image {s.name}: no pretrained features (collect the samples '
+                             'with a backbone)')
+        pos = s.pos
+        if len(pos) > PROJECTION_ROWS_PER_IMAGE:
+            pos = rng.choice(pos, PROJECTION_ROWS_PER_IMAGE, replace=False)
+        rows.append(tap_rows(s.taps, (s.height, s.width), pos))
+    return Projection.fit(np.concatenate(rows), components)
+
+
+def with_projection(s: Samples, projection: Projection) -> Samples:
+    """The samples with the projected pretrained components appended to every sample and
+    grid cell (the same columns the analyser appends)."""
+    z = projection.project(s.taps, (s.height, s.width))
+    k = z.shape[2]
+    x = np.concatenate([s[0], z.reshape(-1, k)[s.pos]], axis=1)
+    grid = np.concatenate([s.grid, z[::s.stride, ::s.stride]], axis=2)
+    return Samples(np.ascontiguousarray(x, np.float32), s[1], s.name,
+                   np.ascontiguousarray(grid, np.float32), s.pos, s.width, s.stride, None,
+                   s.height)
+
+
 def train_from_samples(samples, params: ForestParams | None = None, work_width: int = 160,
-                       stride: int = 3, meta: dict | None = None) -> SeabedModel:
+                       stride: int = 3, meta: dict | None = None,
+                       components: int = DEFAULT_COMPONENTS) -> SeabedModel:
+    """A model trained on these samples; with pretrained features when the samples carry
+    them (`components` principal components, fitted here on these samples only)."""
     params = params or ForestParams()
     samples = [s for s in samples if len(s[1])]
     if not samples:
         raise LabelError('no labelled samples found (empty masks / all points ignored)')
+    projection = None
+    if samples[0].taps is not None:
+        projection = fit_projection(samples, components)
+        samples = [with_projection(s, projection) for s in samples]
     model = SeabedModel.train(np.concatenate([s[0] for s in samples]),
                               np.concatenate([s[1] for s in samples]), params, work_width,
-                              stride, meta)
+                              stride, meta, projection)
     if params.context:
         ctx = _context_training_rows(samples, params, model.stage1_classes, stride)
         if ctx is not None:

@@ -259,6 +259,13 @@ def test_train_and_evaluate_cli_on_user_labels(tmp_path, capsys):
                  '--mapping', str(tmp_path / 'map.csv'), '--trees', '10', '--depth', '6',
                  '--out', str(model)]) == 0
     capsys.readouterr()
+    from kaiyo_seabed.model import SeabedModel
+    assert SeabedModel.load(model).projection is not None      # pretrained features: default
+    hand = tmp_path / 'hand.yml.gz'
+    assert main(['train', '--masks', str(tmp_path / 'set' / 'masks'), '--features', 'hand',
+                 '--trees', '5', '--depth', '4', '--out', str(hand)]) == 0
+    assert SeabedModel.load(hand).projection is None
+    capsys.readouterr()
     assert main(['evaluate', '--points', str(tmp_path / 'set' / 'points.csv'),
                  '--images', str(tmp_path / 'set'), '--mapping', str(tmp_path / 'map.csv'),
                  '--model', str(model), '--json']) == 0

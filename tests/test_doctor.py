@@ -26,3 +26,13 @@ def test_doctor_fails_and_says_why_without_interfaces(tmp_path):
     assert "No module named 'kaiyo_interfaces." in r.stdout
     assert 'make setup' in r.stdout
     assert 'problem(s): kaiyo_interfaces' in r.stderr
+
+
+def test_seabed_model_check_names_a_missing_network(monkeypatch):
+    from kaiyo_bringup import doctor
+    from kaiyo_seabed import backbone
+    assert doctor.check_seabed_model().status == doctor.OK
+    monkeypatch.setattr(backbone, 'BACKBONE_FILE', 'no_such_network.onnx')
+    c = doctor.check_seabed_model()
+    assert c.status == doctor.FAIL and c.required
+    assert 'no_such_network.onnx is missing' in c.detail

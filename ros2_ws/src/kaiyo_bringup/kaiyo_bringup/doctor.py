@@ -106,6 +106,29 @@ except BaseException:
 '''
 
 
+def check_seabed_model() -> Check:
+    """The shipped real-photo seabed model and its pretrained network load and classify a
+    frame (a missing or damaged config file would otherwise surface only at sea)."""
+    try:
+        import numpy as np
+
+        from kaiyo_seabed.backbone import BackboneError
+        from kaiyo_seabed.model import ModelError, load_default_model, shipped_model_path
+        from kaiyo_seabed.pipeline import SeabedAnalyzer
+    except ImportError as err:
+        return Check('seabed model', FAIL, f'cannot import kaiyo_seabed: {err}', 'run `make setup`')
+    try:
+        analyzer = SeabedAnalyzer(load_default_model(), detect_urchins_enabled=False)
+        frame = np.zeros((120, 160, 3), np.uint8)
+        frame[:, :, 1] = np.linspace(40, 160, 160, dtype=np.uint8)
+        analyzer.analyze(frame)
+    except (ModelError, BackboneError) as err:
+        return Check('seabed model', FAIL, str(err),
+                     'restore ros2_ws/src/kaiyo_seabed/config from git, then `make setup`')
+    net = 'with its pretrained network' if analyzer.backbone is not None else 'no network'
+    return Check('seabed model', OK, f'{shipped_model_path().name} ({net}) classifies a frame')
+
+
 def check_discovery(timeout: float = 15.0) -> Check:
     """Two processes find each other over DDS and exchange a message."""
     import time
@@ -201,7 +224,7 @@ def run_checks(include_slow: bool = True) -> list[Check]:
     checks = [check_python(), check_rclpy()]
     if checks[-1].status == FAIL:
         return checks
-    checks += [check_interfaces(), check_packages()]
+    checks += [check_interfaces(), check_packages(), check_seabed_model()]
     if include_slow:
         checks += [check_discovery(), check_mujoco()]
     checks += check_tools()

@@ -257,8 +257,9 @@ class SeabedModel:
             if meta['deep'].get('backbone') != BACKBONE_FILE:
                 raise ModelError(f'model {path} needs the network {meta["deep"].get("backbone")!r}'
                                  f', this kaiyo_seabed has {BACKBONE_FILE!r}')
-        n_features = len(feature_names(projection))
-        if meta.get('features') != feature_names(projection):
+        names = feature_names(projection)
+        n_features = len(names)
+        if meta.get('features') != names:
             raise ModelError(f'model {path} was trained on other features; retrain it with '
                              '`kaiyo seabed train`')
         forest = cv2.ml.RTrees_create()

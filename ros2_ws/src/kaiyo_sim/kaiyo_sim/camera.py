@@ -123,6 +123,7 @@ class UnderwaterCamera:
     """Renders frames for one camera (intrinsics + mounting) in one world."""
 
     TEXTURE_SCALE_M = 1.5       # metres covered by one texture tile
+    SNOW_TINT = tuple(np.float32(c) for c in (0.9, 0.95, 1.0))   # lit particles: bluish white
 
     def __init__(self, cam: Camera, world: World, scene: SeabedScene, scale: float = 1.0,
                  seed: int = 0, blur_sigma_px: float = 0.8, read_noise: float = 0.01,
@@ -149,7 +150,12 @@ class UnderwaterCamera:
         self.exposure = exposure
         self.textures = material_textures(seed + 1)            # (materials, 256, 256)
         self._bathy_grid = _grid_for(world)
-        self._albedo_planes = np.ascontiguousarray(ALBEDO.T)   # (3, materials)
+        # material id (uint8) -> class / albedo per channel as 256-entry tables for cv2.LUT
+        # (several times faster than numpy gathers)
+        self._class_lut = np.zeros(256, np.uint8)
+        self._class_lut[:len(MATERIAL_CLASS)] = MATERIAL_CLASS
+        self._albedo_luts = np.zeros((3, 256), np.float32)
+        self._albedo_luts[:, :len(ALBEDO)] = ALBEDO.T
         self._texture_flat = self.textures.ravel()
         self._noise_bank = self.rng.standard_normal(self.width * self.height * 3 * 4,
                                                     dtype=np.float32)
@@ -188,7 +194,10 @@ class UnderwaterCamera:
         z0 = float(bathy.seabed_z(ox, oy))
         t_hit = np.full(n, np.inf, np.float32)
         if z0 < oz <= 0.0:
-            inv = np.where(down, -1.0 / np.where(down, dz, -1.0), 0.0).astype(np.float32)
+            inv = np.where(down, dz, np.float32(-1.0))
+            np.divide(np.float32(-1.0), inv, out=inv)
+            if not down.all():
+                inv[~down] = 0.0
             tt = (oz - z0) * inv
             for _ in range(4):       # fixed point on the relief (gentle: <= 0.5 m)
                 np.minimum(tt, np.float32(4.0 * max_r), out=tt)
@@ -204,34 +213,50 @@ class UnderwaterCamera:
         leg_hit = np.zeros(n, bool)
         finite = np.isfinite(t_hit)
         reach = max_r if not finite.all() else float(t_hit.max())
-        a = dx * dx + dy * dy
-        for cxl, cyl in self.world.legs_enu_m:
-            lx, ly = ox - cxl, oy - cyl
-            if math.hypot(lx, ly) - rad > min(reach, max_r):
-                continue
+        legs = [(ox - cxl, oy - cyl) for cxl, cyl in self.world.legs_enu_m
+                if math.hypot(ox - cxl, oy - cyl) - rad <= min(reach, max_r)]
+        if legs:
+            # a hit that matters lies on the ray before the seabed and max range, so inside
+            # the box the rays sweep horizontally: legs off that box are out of view (a leg hit
+            # past max_r leaves the pixel water either way)
+            tb = np.minimum(t_hit, np.float32(max_r))
+            ex, ey = tb * dx, tb * dy
+            lo_x, hi_x = min(0.0, float(ex.min())), max(0.0, float(ex.max()))
+            lo_y, hi_y = min(0.0, float(ey.min())), max(0.0, float(ey.max()))
+            m = rad + 1e-3                       # + float32 rounding of the hit points
+            legs = [(lx, ly) for lx, ly in legs
+                    if lo_x - m <= -lx <= hi_x + m and lo_y - m <= -ly <= hi_y + m]
+        a = a4 = a_ok = None
+        for lx, ly in legs:
+            if a is None:
+                a = dx * dx + dy * dy
+                a4, a_ok = 4 * a, a > 1e-9
             b = 2 * (lx * dx + ly * dy)
             c = lx * lx + ly * ly - rad * rad
-            disc = b * b - 4 * a * c
-            ok = (disc >= 0) & (a > 1e-9)
-            tl = np.where(ok, (-b - np.sqrt(np.where(ok, disc, 0))) / (2 * np.maximum(a, 1e-9)),
-                          np.inf).astype(np.float32)
-            tl = np.where(tl > 0, tl, np.float32(np.inf))
-            closer = tl < t_hit
-            t_hit = np.where(closer, tl, t_hit)
-            leg_hit |= closer
+            disc = b * b - a4 * c
+            # the root only for the few rays that meet the cylinder (same arithmetic per ray)
+            i = np.flatnonzero((disc >= 0) & a_ok)
+            if i.size == 0:
+                continue
+            tl = (-b[i] - np.sqrt(disc[i])) / (2 * np.maximum(a[i], 1e-9))
+            closer = (tl > 0) & (tl < t_hit[i])
+            t_hit[i[closer]] = tl[closer]
+            leg_hit[i[closer]] = True
         hit = np.isfinite(t_hit) & (t_hit <= max_r)
         th = np.where(hit, t_hit, np.float32(0))
         hx = ox + th * dx
         hy = oy + th * dy
         hz = oz + th * dz
-        material = np.zeros(n, np.uint8)
         sea = hit & ~leg_hit
-        if sea.all():
+        if np.count_nonzero(sea) > n // 2:
+            # mostly seabed: classify every ray (any point is valid) rather than gather
             material = self.scene.material(hx, hy)
+            material[~sea] = 0
         else:
+            material = np.zeros(n, np.uint8)
             material[sea] = self.scene.material(hx[sea], hy[sea])
         material[hit & leg_hit] = LEG_MATERIAL
-        cls = np.where(hit, MATERIAL_CLASS[material], CLASS_WATER).astype(np.uint8)
+        cls = np.where(hit, cv2.LUT(material, self._class_lut).ravel(), np.uint8(CLASS_WATER))
         # -- light model: float32, colour planes (3, N) so every per-pixel factor
         # multiplies contiguous rows, exps through OpenCV (SIMD; numpy's float32 exp is ~40x
         # slower here) ----------------------------------------------------------------------
@@ -242,15 +267,19 @@ class UnderwaterCamera:
         tscale = np.float32(256.0 / self.TEXTURE_SCALE_M)
         tix = (hx * tscale).astype(np.int32) & 255
         tiy = (hy * tscale).astype(np.int32) & 255
+        # (flat take: fancy indexing is slower)
         grain = np.take(self._texture_flat, material.astype(np.int32) * 65536 + tiy * 256 + tix)
-        refl = np.empty((3, n), np.float32)           # (flat take: fancy indexing is slower)
+        refl = np.empty((3, n), np.float32)
         for ch in range(3):
-            np.multiply(np.take(self._albedo_planes[ch], material), grain, out=refl[ch])
+            np.multiply(cv2.LUT(material, self._albedo_luts[ch]).ravel(), grain, out=refl[ch])
         depth_hit = np.maximum(np.float32(0), -hz)
         bth = b * th                                            # (3, N) path camera <- seabed
-        # daylight down to the hit, then back along the path: one exp for both
-        sun = (light.surface_irradiance.astype(np.float32)[:, None] * np.float32(0.8)) \
-            * cv2.exp(-(kd * depth_hit + bth))
+        # daylight down to the hit, then back along the path: one exp for both (the (3, N)
+        # planes are worked in place: fresh temporaries cost as much as the arithmetic)
+        sun = kd * depth_hit
+        sun += bth
+        cv2.exp(np.negative(sun, out=sun), sun)
+        sun *= light.surface_irradiance.astype(np.float32)[:, None] * np.float32(0.8)
         if self.cam.light_power > 0:
             lamp = origin + rot_body @ self.cam.light_offset_m
             lvx = hx - np.float32(lamp[0])
@@ -265,27 +294,41 @@ class UnderwaterCamera:
             cos_i = np.clip(-lvz / rl, 0, 1)
             cos_i[leg_hit] = 0.8
             lamp_e = np.float32(self.cam.light_power * 0.6) * beam * cos_i / (rl * rl)
-            sun += lamp_e * cv2.exp(-(b * rl + bth))            # lamp -> hit -> camera
-        direct = refl * sun
+            att = b * rl                                          # lamp -> hit -> camera
+            att += bth
+            cv2.exp(np.negative(att, out=att), att)
+            att *= lamp_e
+            sun += att
+        direct = np.multiply(refl, sun, out=refl)
         cam_depth = max(0.0, -oz)
         veil = light.veiling_light.astype(np.float32)[:, None] \
             * np.exp(-kd * np.float32(cam_depth))
         # backscatter grows with the path; open water (no hit) shows the full veiling light
-        rad = direct + veil * (1.0 - cv2.exp(-bth))
+        back = cv2.exp(np.negative(bth, out=bth), bth)          # (bth's last use)
+        np.subtract(np.float32(1.0), back, out=back)
+        back *= veil
+        rad = np.add(direct, back, out=direct)
         if not hit.all():
             rad[:, ~hit] = veil
-        img = cv2.merge([rad[0], rad[1], rad[2]]).reshape(self.height, self.width, 3)
-        img *= np.float32(self.exposure)
+        rad *= np.float32(self.exposure)
         # marine snow goes in before the blur: the far particles then need no blur of their own
-        img = self._marine_snow(img, light.marine_snow_per_m3)
+        snow = self._marine_snow(light.marine_snow_per_m3)
+        if snow is not None:
+            for ch, tint in enumerate(self.SNOW_TINT):
+                rad[ch] += snow * tint
+        img = cv2.merge([rad[0], rad[1], rad[2]]).reshape(self.height, self.width, 3)
         if self.blur_sigma_px > 0:
             img = cv2.GaussianBlur(img, (0, 0), self.blur_sigma_px)
         # sensor noise: a random window of a pre-drawn Gaussian bank (drawing 230k normals
         # per frame costs more than the whole light model)
         off = int(self.rng.integers(0, self._noise_bank.size - img.size))
         noise = self._noise_bank[off:off + img.size].reshape(img.shape)
-        img += noise * (np.float32(self.read_noise)
-                        + np.float32(0.02) * np.sqrt(np.maximum(img, 0)))
+        sd = np.maximum(img, 0)                     # noise sigma: read + shot, in place
+        np.sqrt(sd, out=sd)
+        sd *= np.float32(0.02)
+        sd += np.float32(self.read_noise)
+        sd *= noise
+        img += sd
         self.frames += 1
         # gamma 1/2.2 and 8-bit quantisation in one table lookup
         q = np.clip(img * np.float32(4095.0), 0, 4095).astype(np.int32)
@@ -293,16 +336,17 @@ class UnderwaterCamera:
                      cls.reshape(self.height, self.width),
                      rng_m.reshape(self.height, self.width))
 
-    def _marine_snow(self, img: np.ndarray, per_m3: float) -> np.ndarray:
-        """Particles 0.2-3 m in front of the lens, lit by the lamp: small bright blurry dots."""
+    def _marine_snow(self, per_m3: float) -> np.ndarray | None:
+        """Particles 0.2-3 m in front of the lens, lit by the lamp: small bright blurry dots.
+        Returns their brightness, flat (H * W) float32, or None without particles."""
         if per_m3 <= 0:
-            return img
+            return None
         # volume of the view frustum from 0.2 to 3 m
         tan_x, tan_y = self.width / (2 * self.fx), self.height / (2 * self.fy)
         vol = 4 * tan_x * tan_y * (3.0 ** 3 - 0.2 ** 3) / 3
         count = self.rng.poisson(per_m3 * vol)
         if count == 0:
-            return img
+            return None
         z = np.cbrt(self.rng.uniform(0.2 ** 3, 3.0 ** 3, count))
         u = self.rng.integers(0, self.width, count)
         v = self.rng.integers(0, self.height, count)
@@ -310,13 +354,14 @@ class UnderwaterCamera:
         # near particles are big out-of-focus discs (one extra blur), far ones single pixels
         # (the frame's own blur spreads them): splat each at its pixel
         near = z < 1.0
-        size = img.shape[0] * img.shape[1]
-        idx = v * img.shape[1] + u
+        shape = (self.height, self.width)
+        size = self.height * self.width
+        idx = v * self.width + u
         far_w = bright[~near] * (2 * math.pi * self.blur_sigma_px ** 2 if self.blur_sigma_px
                                  else 1.0)             # peak = brightness after the blur
         far_snow = np.bincount(idx[~near], weights=far_w, minlength=size)
         near_w = bright[near] * (2 * math.pi * 2.4 ** 2)      # peak = brightness after blur
         near_snow = np.bincount(idx[near], weights=near_w, minlength=size)
-        snow = far_snow.astype(np.float32).reshape(img.shape[:2]) + cv2.GaussianBlur(
-            near_snow.astype(np.float32).reshape(img.shape[:2]), (0, 0), 2.4)
-        return img + snow[:, :, None] * np.array([0.9, 0.95, 1.0], np.float32)
+        snow = far_snow.astype(np.float32) + cv2.GaussianBlur(
+            near_snow.astype(np.float32).reshape(shape), (0, 0), 2.4).ravel()
+        return snow

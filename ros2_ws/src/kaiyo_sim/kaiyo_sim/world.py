@@ -64,10 +64,12 @@ def bilinear(field: np.ndarray, x0: float, y0: float, res: float, x, y) -> np.nd
     n = x.size
     cols = 1024
     rows = max(1, -(-n // cols))
-    mx = np.zeros(rows * cols, np.float32)
-    my = np.zeros(rows * cols, np.float32)
-    mx[:n] = (x.ravel() - np.float32(x0)) * np.float32(1.0 / res)
-    my[:n] = (y.ravel() - np.float32(y0)) * np.float32(1.0 / res)
+    mx = np.empty(rows * cols, np.float32)
+    my = np.empty(rows * cols, np.float32)
+    mx[n:] = my[n:] = 0.0
+    inv = np.float32(1.0 / res)
+    np.multiply(np.subtract(x.ravel(), np.float32(x0), out=mx[:n]), inv, out=mx[:n])
+    np.multiply(np.subtract(y.ravel(), np.float32(y0), out=my[:n]), inv, out=my[:n])
     out = cv2.remap(field, mx.reshape(rows, cols), my.reshape(rows, cols),
                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     extra = field.shape[2:]
@@ -264,8 +266,12 @@ class SeabedScene:
         """Material id (sand, bare_rock, coralline, seaweed) ignoring urchins."""
         both = self._sample(self._fields, x, y)         # both fields in one gather
         sub, cov = both[..., 0], both[..., 1]
-        m = np.where(cov < self.q_bare, BARE_ROCK, np.where(cov < self.q_coral, CORALLINE, SEAWEED))
-        return np.where(sub < self.q_sand, SAND, m).astype(np.uint8)
+        # uint8 throughout, later classes overwriting (np.where on Python ints builds int64)
+        m = np.full(cov.shape, SEAWEED, np.uint8)
+        np.copyto(m, CORALLINE, where=cov < self.q_coral)
+        np.copyto(m, BARE_ROCK, where=cov < self.q_bare)
+        np.copyto(m, SAND, where=sub < self.q_sand)
+        return m
 
     def _make_urchins(self, rng) -> None:
         sp = self.spec
@@ -296,6 +302,8 @@ class SeabedScene:
         self._ustart = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         self._uids = ent[:, 1].astype(np.int32)
         self._umax = int(counts.max()) if counts.size else 0
+        # per-cell count, small: the lookup's first gather runs over every point
+        self._ucount = counts.astype(np.uint8 if self._umax < 256 else np.int32)
         self._upts = self.urchins.astype(np.float32)
 
     def urchin_mask(self, x, y) -> np.ndarray:
@@ -312,23 +320,29 @@ class SeabedScene:
         ci = np.clip(((x - np.float32(w)) * c).astype(np.int32), 0, self._ucx - 1)
         cj = np.clip(((y - np.float32(s)) * c).astype(np.int32), 0, self._ucy - 1)
         cells = cj * np.int32(self._ucx) + ci
-        start = self._ustart[cells]
-        count = self._ustart[cells + 1] - start
+        count = self._ucount[cells]
         r2 = np.float32(self.spec.urchin_radius_m ** 2)
-        # pass k tests the k-th urchin of each point's cell, only where the cell has one
+        # only the points whose cell lists an urchin (most cells list none); pass k tests the
+        # k-th urchin of each such point's cell
+        occ = np.flatnonzero(count != 0)     # (a bool mask: ~5x faster than on the counts)
+        px, py, count = x[occ], y[occ], count[occ]
+        start = self._ustart[cells[occ]]
+        ux, uy = self._upts[:, 0], self._upts[:, 1]
         for k in range(self._umax):
-            idx = np.nonzero(count > k)[0]
+            idx = np.flatnonzero(count > k)
             if idx.size == 0:
                 break
-            u = self._upts[self._uids[start[idx] + k]]
-            hit = (u[:, 0] - x[idx]) ** 2 + (u[:, 1] - y[idx]) ** 2 <= r2
-            inside[idx[hit]] = True
-        inside &= (x >= w) & (x <= e) & (y >= s) & (y <= n)
+            u = self._uids[start[idx] + k]
+            hit = (ux[u] - px[idx]) ** 2 + (uy[u] - py[idx]) ** 2 <= r2
+            inside[occ[idx[hit]]] = True
+        on = np.flatnonzero(inside)           # the cells clamp at the edges: drop points outside
+        xo, yo = x[on], y[on]
+        inside[on] = (xo >= w) & (xo <= e) & (yo >= s) & (yo <= n)
         return inside.reshape(shape)
 
     def material(self, x, y) -> np.ndarray:
         m = self.base_material(x, y)
-        return np.where(self.urchin_mask(x, y), URCHIN_MATERIAL, m).astype(np.uint8)
+        return np.where(self.urchin_mask(x, y), np.uint8(URCHIN_MATERIAL), m)
 
     def classify(self, x, y) -> np.ndarray:
         """SeabedObservation class id of seabed points (x, y) in map metres."""

@@ -68,10 +68,14 @@ def run_node(node_class, args=None, executor: str | None = None, **kwargs) -> in
         spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (RCLError, InvalidHandle):
+    except (RCLError, InvalidHandle, RuntimeError):
         # A signal shut the context down while the executor was building its wait set or
         # triggering a guard condition: rclpy reports that race as RCLError / InvalidHandle
-        # rather than ExternalShutdownException.
+        # rather than ExternalShutdownException. And when the KeyboardInterrupt that follows
+        # rclpy's signal handler lands inside a call from rclpy's C++ into Python (taking a
+        # message, an events-executor callback), pybind11 turns it into a bare RuntimeError
+        # ("Unable to convert call argument ..."). Either is the shutdown, not a fault, only
+        # once the context is down.
         if rclpy.ok():
             raise
     except (ParameterContractError, FileNotFoundError) as err:
@@ -115,8 +119,8 @@ def run_nodes(entries, args=None) -> int:
             spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (RCLError, InvalidHandle):
-        if rclpy.ok():     # the same shutdown race as in run_node
+    except (RCLError, InvalidHandle, RuntimeError):
+        if rclpy.ok():     # the same shutdown races as in run_node
             raise
     finally:
         _tear_down(nodes)

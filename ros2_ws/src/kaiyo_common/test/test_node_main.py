@@ -62,3 +62,40 @@ def test_bad_executor_exits_2_naming_it():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "KAIYO_EXECUTOR: executor 'fast': expected one of single, events" in r.stderr
+
+
+# A RuntimeError out of the executor is the shutdown race only once the context is down
+# (pybind11 reports a KeyboardInterrupt raised inside a C++ -> Python call that way); while
+# the context is up it is a fault and must still surface.
+RAISER = textwrap.dedent('''
+    import sys
+    import rclpy
+    from rclpy.node import Node
+    from kaiyo_common.node_main import run_node
+
+    class Raiser(Node):
+        def __init__(self, **kwargs):
+            super().__init__('raiser', **kwargs)
+            self.create_timer(0.05, self.on_timer)
+
+        def on_timer(self):
+            if sys.argv[1] == 'during-shutdown':
+                rclpy.try_shutdown(context=self.context)
+            raise RuntimeError('Unable to convert call argument 0 to Python object')
+
+    run_node(Raiser)
+    print('returned', flush=True)
+''')
+
+
+@pytest.mark.parametrize('executor', ['single', 'events'])
+@pytest.mark.parametrize('when, code', [('during-shutdown', 0), ('while-running', 1)])
+def test_runtime_error_is_the_shutdown_race_only_once_shut_down(executor, when, code):
+    env = dict(os.environ, KAIYO_EXECUTOR=executor, ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
+    r = subprocess.run([sys.executable, '-c', RAISER, when], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == code, r.stdout + r.stderr
+    if code == 0:
+        assert r.stdout.strip() == 'returned' and 'Traceback' not in r.stderr
+    else:
+        assert 'RuntimeError: Unable to convert call argument' in r.stderr

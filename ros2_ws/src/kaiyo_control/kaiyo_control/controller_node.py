@@ -16,6 +16,7 @@ import rclpy
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy._rclpy_pybind11 import RCLError
+from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState, Range
 from std_msgs.msg import Bool
@@ -36,6 +37,11 @@ from kaiyo_control.vehicle_controller import (
 )
 from kaiyo_interfaces.msg import DvlVelocity, MotionSetpoint, ThrusterCommand, VehicleStatus
 from kaiyo_interfaces.srv import SetControlMode
+
+# Stop sequence on SIGINT/SIGTERM (ControllerNode.install_stop_handlers).
+RUNNING, STOP_PENDING, STOPPING = 'running', 'stop pending', 'stopping'
+#: Longest wait for the thruster driver to acknowledge the zero command on the way out, s.
+ZERO_ACK_TIMEOUT_S = 0.5
 
 
 def odometry_to_estimate(msg: Odometry, stamp_s: float) -> Estimate:
@@ -79,7 +85,9 @@ class ControllerNode(Node):
         if self.vehicle.surface is not None:
             self.names.append(self.vehicle.surface.rudder_name)
         self.estimate: Estimate | None = None
-        self._stopping = False
+        # stop sequence (install_stop_handlers): RUNNING -> [STOP_PENDING] -> STOPPING
+        self._stop_state = RUNNING
+        self._publishing = False        # a thrust command is on its way out
         self.dropped = 0
         self.last_output = None
         self.battery = (math.nan, math.nan)
@@ -184,22 +192,30 @@ class ControllerNode(Node):
             values.append(float(out.rudder_deg or 0.0))
         self.publish_thrust(values)
 
-    def publish_thrust(self, values) -> None:
-        if self._stopping:
-            return              # the stop handler has sent the last (zero) command
+    def _thrust_msg(self, values) -> ThrusterCommand:
         msg = ThrusterCommand()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = 'base_link'
         msg.names = list(self.names)
         msg.thrust_n = [float(v) for v in values]
+        return msg
+
+    def publish_thrust(self, values) -> None:
+        msg = self._thrust_msg(values)
+        # Python runs the stop handler between any two bytecodes: one that lands while this
+        # command is on its way out only marks the stop pending, and the zero command follows
+        # this one instead of being overtaken by it
+        self._publishing = True
         try:
-            self.thrust_pub.publish(msg)
-        except RCLError:
-            if not self._stopping:     # a signal landed between the check and the publish
-                raise
+            if self._stop_state == RUNNING:
+                self.thrust_pub.publish(msg)
+        finally:
+            self._publishing = False
+        if self._stop_state == STOP_PENDING:
+            self._stop()
 
     def on_status_timer(self) -> None:
-        if self._stopping:
+        if self._stop_state != RUNNING:
             return
         msg = VehicleStatus()
         msg.header.stamp = self.get_clock().now().to_msg()
@@ -224,23 +240,38 @@ class ControllerNode(Node):
     def shutdown(self) -> None:
         """Zero thrust (and rudder amidships) on the way out."""
         self.core.disarm()
-        if self._stopping:
+        if self._stop_state == STOPPING:
             return      # the stop handler already sent the zero command
+        self._stop_state = STOPPING
+        self._send_zero()
+
+    def _send_zero(self) -> None:
+        """The zero command, waiting briefly until the thruster driver has it: the process
+        and its DDS participant end right after."""
         try:
-            self.publish_thrust([0.0] * len(self.names))
+            self.thrust_pub.publish(self._thrust_msg([0.0] * len(self.names)))
+            self.thrust_pub.wait_for_all_acked(Duration(seconds=ZERO_ACK_TIMEOUT_S))
         except RCLError:
             pass  # the context is already gone (stopped without our handler)
 
+    def _stop(self) -> None:
+        """Disarm, send zero thrust, then shut the context down as rclpy's handler would
+        (spin ends with ExternalShutdownException)."""
+        self.core.disarm()
+        self._stop_state = STOPPING
+        self._send_zero()
+        rclpy.try_shutdown(context=self.context)
+
     def install_stop_handlers(self) -> None:
         """Send zero thrust on SIGINT/SIGTERM *before* the context shuts down (rclpy's own
-        handler invalidates publishers first, so a command sent later never leaves), then
-        shut the context down as rclpy would: spin ends with ExternalShutdownException."""
+        handler invalidates publishers first, so a command sent later never leaves)."""
         def on_stop(signum, frame):
-            if self._stopping:
+            if self._stop_state != RUNNING:
                 return
-            self.shutdown()
-            self._stopping = True
-            rclpy.try_shutdown(context=self.context)
+            if self._publishing:
+                self._stop_state = STOP_PENDING      # publish_thrust stops when it is done
+                return
+            self._stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, on_stop)
 

@@ -113,3 +113,39 @@ def test_wave_boat_command_carries_rudder():
         assert list(cmds[-1].names) == ['aux', 'rudder_deg']
         probe.destroy()
         node.destroy_node()
+
+
+def test_a_stop_during_a_publish_still_ends_on_zero(monkeypatch):
+    """SIGINT lands while a non-zero command is on its way out (Python runs the handler
+    between the controller's check and its publish): that command goes first, the zero
+    command after it, and nothing follows the zero."""
+    import signal as sig
+    with ros_context() as ctx:
+        node = ControllerNode(context=ctx, namespace=NS, parameter_overrides=[
+            Parameter('vehicle', value='wave_boat')])
+        old = {s: sig.getsignal(s) for s in (sig.SIGINT, sig.SIGTERM)}
+        try:
+            node.install_stop_handlers()
+            on_stop = sig.getsignal(sig.SIGINT)
+            probe = Probe(ctx)
+            # a subscriber, so the zero command's acknowledgement wait has someone to wait for
+            probe.collect(ThrusterCommand, f'{NS}/thrusters/command')
+            assert probe.wait_for_subscribers(node.thrust_pub, nodes=[node])
+            publish = node.thrust_pub.publish
+            sent = []
+
+            def publish_with_a_signal(msg):
+                if not sent:
+                    on_stop(sig.SIGINT, None)      # the handler runs just before the C call
+                sent.append(list(msg.thrust_n))
+                publish(msg)
+            monkeypatch.setattr(node.thrust_pub, 'publish', publish_with_a_signal)
+            node.publish_thrust([3.0, 10.0])
+            assert sent == [[3.0, 10.0], [0.0, 0.0]]
+            assert not ctx.ok()                     # the handler shut the context down after
+            node.publish_thrust([4.0, 0.0])         # a timer firing late sends nothing
+            assert len(sent) == 2
+        finally:
+            for s, h in old.items():
+                sig.signal(s, h)
+        node.destroy_node()

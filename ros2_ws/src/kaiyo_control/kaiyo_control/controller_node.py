@@ -255,11 +255,9 @@ class ControllerNode(Node):
             pass  # the context is already gone (stopped without our handler)
 
     def _stop(self) -> None:
-        """Disarm, send zero thrust, then shut the context down as rclpy's handler would
-        (spin ends with ExternalShutdownException)."""
-        self.core.disarm()
-        self._stop_state = STOPPING
-        self._send_zero()
+        """Disarm and send zero thrust (shutdown), then shut the context down as rclpy's
+        handler would (spin ends with ExternalShutdownException)."""
+        self.shutdown()
         rclpy.try_shutdown(context=self.context)
 
     def install_stop_handlers(self) -> None:

@@ -203,7 +203,6 @@ def _train(args) -> int:
 
     import cv2
 
-    from kaiyo_seabed.backbone import BackboneError
     from kaiyo_seabed.batch import Progress
     from kaiyo_seabed.evaluation import cross_validate
     from kaiyo_seabed.model import ForestParams, ModelError
@@ -231,7 +230,7 @@ def _train(args) -> int:
             meta['cv'] = _headline(ev.summary())
         model = train_from_samples(samples, params, meta=meta)
         model.save(args.out)
-    except (LabelError, ModelError, BackboneError, ValueError) as err:
+    except (LabelError, ModelError, ValueError) as err:      # BackboneError is a ValueError
         return _err(str(err))
     print(f'trained on {len(items)} images, {model.meta["samples"]} samples -> {args.out}')
     if 'cv' in model.meta:

@@ -3,7 +3,6 @@ missions, data overlay), and one short end-to-end run of the whole stack (slow).
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +35,7 @@ from kaiyo_bringup.demo_core import (
     truth_cover_per_cell,
     urchins_per_cell,
 )
+from kaiyo_common.testing import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -314,12 +314,7 @@ def test_demo_refuses_to_share_its_domain_with_another_simulator(tmp_path):
                             '--out', str(tmp_path), '--headless', '--max-wall', '120'],
                            capture_output=True, text=True, timeout=200, env=env, cwd=ROOT)
     finally:
-        other.send_signal(signal.SIGINT)
-        try:
-            other.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            other.kill()
-            other.wait()
+        stop_process(other, timeout=20)
     assert r.returncode == 1, r.stdout[-3000:]
     summary = json.loads(next(tmp_path.glob('*/summary.json')).read_text())
     assert summary['failed_stage'] == 'ready', summary['failure']

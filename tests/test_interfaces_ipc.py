@@ -1,5 +1,4 @@
 """kaiyo_interfaces across two processes: a custom message, a service and an action."""
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +7,7 @@ import pytest
 from rclpy.action import ActionClient
 
 from kaiyo_common.qos import LATCHED
-from kaiyo_common.testing import Probe, ros_context
+from kaiyo_common.testing import Probe, ros_context, stop_process
 from kaiyo_interfaces.action import RunMission
 from kaiyo_interfaces.msg import SeabedObservation
 from kaiyo_interfaces.srv import SetControlMode
@@ -21,12 +20,7 @@ def peer():
     proc = subprocess.Popen([sys.executable, str(PEER), '--ros-args', '-r', '__ns:=/ipc'])
     yield proc
     # the peer is test scaffolding: ask politely, then make sure it is gone
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    stop_process(proc, timeout=10)
 
 
 def test_message_service_and_action_cross_processes(peer):

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -34,6 +33,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from kaiyo_common.testing import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).with_name('multi_machine_probe.py')
@@ -164,13 +165,7 @@ class Proc:
                           f'line with {text!r}', timeout)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        stop_process(self.proc, timeout=15, group=True)
         self.thread.join(timeout=5)
 
 

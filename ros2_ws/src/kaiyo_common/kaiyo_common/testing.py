@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 
@@ -31,6 +33,24 @@ def isolate_ros_environment(seed: int | None = None) -> int:
         base = seed if seed is not None else os.getpid()
         os.environ['ROS_DOMAIN_ID'] = str(10 + (base * 7 + n * 13) % 90)
     return int(os.environ['ROS_DOMAIN_ID'])
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15.0,
+                 group: bool = False) -> int:
+    """Ctrl-C a child process (as a user would), wait up to `timeout` s for it to exit, and
+    kill it (its whole process group with `group`) if it does not. Returns its exit code
+    (negative: killed by that signal), so a test can assert the clean exit it expects."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            if group:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
 
 
 @contextlib.contextmanager

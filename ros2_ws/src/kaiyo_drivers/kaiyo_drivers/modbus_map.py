@@ -46,6 +46,9 @@ from pathlib import Path
 
 import yaml
 
+from kaiyo_common.params import ParameterContractError
+from kaiyo_common.paths import data_path
+
 TABLES = ('holding', 'input', 'coil', 'discrete')
 WORD_TABLES = ('holding', 'input')
 BIT_TABLES = ('coil', 'discrete')
@@ -389,3 +392,15 @@ def load_register_map(path, device: str) -> RegisterMap:
     except yaml.YAMLError as err:
         raise RegisterMapError(f'{p}: not valid YAML: {err}') from err
     return parse_register_map(doc, device, str(p))
+
+
+def register_map_parameter(register_file: str, device: str) -> RegisterMap:
+    """The map of `device` in the file a node's `register_file` parameter names (a relative
+    path is below the repository root); a bad file is a ParameterContractError naming it."""
+    path = Path(register_file)
+    if not path.is_absolute():
+        path = data_path(register_file)
+    try:
+        return load_register_map(path, device)
+    except RegisterMapError as err:
+        raise ParameterContractError('register_file', register_file, str(err)) from err

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
@@ -19,10 +18,9 @@ from rclpy.node import Node
 from kaiyo_common import qos
 from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParameterContractError, ParamSpec
-from kaiyo_common.paths import data_path
 from kaiyo_common.ros_params import declare_contract
 from kaiyo_drivers.health import ERROR, OK, STALE, WARN, Health
-from kaiyo_drivers.modbus_map import DeviceSettings, RegisterMapError, load_register_map
+from kaiyo_drivers.modbus_map import DeviceSettings, register_map_parameter
 from kaiyo_drivers.modbus_poll import ModbusPoller, PollResult
 from kaiyo_drivers.ros_diag import diagnostic_array
 from kaiyo_interfaces.msg import NamedReadings
@@ -55,13 +53,7 @@ class ModbusNode(Node):
         super().__init__('modbus', **kwargs)
         self.params = declare_contract(self, SPECS)
         p = self.params
-        path = Path(p.register_file)
-        if not path.is_absolute():
-            path = data_path(p.register_file)
-        try:
-            self.rmap = load_register_map(path, p.device)
-        except RegisterMapError as err:
-            raise ParameterContractError('register_file', p.register_file, str(err)) from err
+        self.rmap = register_map_parameter(p.register_file, p.device)
         if p.transport == 'rtu' and not p.serial_port:
             raise ParameterContractError('serial_port', '', "is required with transport 'rtu'")
         settings = DeviceSettings(

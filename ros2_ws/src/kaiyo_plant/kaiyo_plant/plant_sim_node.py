@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields
-from pathlib import Path
 
 import numpy as np
 from rclpy.node import Node
@@ -19,9 +18,8 @@ from rclpy.node import Node
 from kaiyo_common import qos
 from kaiyo_common.node_main import run_node
 from kaiyo_common.params import ParameterContractError, ParamSpec
-from kaiyo_common.paths import data_path
 from kaiyo_common.ros_params import declare_contract
-from kaiyo_drivers.modbus_map import RegisterMapError, load_register_map
+from kaiyo_drivers.modbus_map import RegisterMapError, register_map_parameter
 from kaiyo_drivers.peers.modbus_server import ModbusPeer
 from kaiyo_interfaces.msg import SeaState
 from kaiyo_plant.plant_model import PlantConfig, PlantModelError, RudderPlant
@@ -97,13 +95,7 @@ class PlantSimNode(Node):
         super().__init__('plant_sim', **kwargs)
         self.params = declare_contract(self, SPECS, on_change=self.on_param_change)
         p = self.params
-        path = Path(p.register_file)
-        if not path.is_absolute():
-            path = data_path(p.register_file)
-        try:
-            self.rmap = load_register_map(path, p.device)
-        except RegisterMapError as err:
-            raise ParameterContractError('register_file', p.register_file, str(err)) from err
+        self.rmap = register_map_parameter(p.register_file, p.device)
         try:
             cfg = PlantConfig(**{s.name: getattr(p, s.name) for s in PLANT_SPECS})
             waves = WaveComponents.from_jonswap(
@@ -127,7 +119,7 @@ class PlantSimNode(Node):
         self.create_timer(1.0 / p.update_rate_hz, self.on_step)
         self.get_logger().info(
             f'plant simulator: Hs {p.hs_m} m, Tp {p.tp_s} s; Modbus TCP on {p.host}:{p.port} '
-            f'unit {p.unit_id} ({len(self.rmap)} registers from {path})')
+            f'unit {p.unit_id} ({len(self.rmap)} registers from {self.rmap.source})')
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9

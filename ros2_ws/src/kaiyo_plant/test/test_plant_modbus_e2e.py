@@ -2,7 +2,6 @@
 -> plant monitor, three processes (tier 3). Readings flow; stopping the simulator raises
 stale_data; restarting it clears the alarm. Every wait is on an event with a timeout."""
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kaiyo_common.testing import Probe, ros_context
+from kaiyo_common.testing import Probe, ros_context, stop_process
 from kaiyo_interfaces.msg import NamedReadings, PlantStatus
 
 VENV = Path(sys.prefix)
@@ -32,15 +31,9 @@ class Proc:
                                   start_new_session=True)
 
     def stop(self) -> int | None:
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGINT)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
+        code = stop_process(self.p, timeout=10)
         self.log.close()
-        return self.p.returncode
+        return code
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Tier 2: the simulator node in-process (parameter_overrides), tier 3: `kaiyo sim run`."""
 import os
-import signal
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ from std_msgs.msg import Bool, Float64
 
 from kaiyo_common import qos
 from kaiyo_common.params import ParameterContractError
-from kaiyo_common.testing import Probe, ros_context
+from kaiyo_common.testing import Probe, ros_context, stop_process
 from kaiyo_interfaces.msg import DvlVelocity, ThrusterCommand, ThrusterState
 from kaiyo_interfaces.srv import InjectFault
 from kaiyo_sim.sim_node import SimNode
@@ -193,11 +192,5 @@ def test_kaiyo_sim_run_subprocess_publishes_and_exits_cleanly(ctx):
         assert clock[-1].clock.sec + clock[-1].clock.nanosec * 1e-9 > 0
     finally:
         probe.destroy()
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise
+        code = stop_process(proc, timeout=15)
     assert code == 0, proc.stdout.read().decode()

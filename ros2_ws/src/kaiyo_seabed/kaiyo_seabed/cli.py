@@ -173,20 +173,6 @@ def _label_items(args):
     return items
 
 
-def _shared_items():
-    from kaiyo_common.paths import shared_data_path
-    from kaiyo_seabed.training import find_mask_pairs, read_mapping, read_points
-    root = shared_data_path('seabed')
-    if not root.is_dir():
-        raise ValueError(f'shared labelled data {root} not found; give --masks/--points')
-    from kaiyo_seabed.model import package_config
-    mapping = read_mapping(package_config('coralnet_mapping.csv'))
-    mcr = root / 'mcr_lter_points'
-    return (find_mask_pairs(root / 'suim_pf_sr' / 'masks')
-            + find_mask_pairs(root / 'suim' / 'masks')
-            + read_points(mcr / 'points.csv', mcr, mapping))
-
-
 def _clean(obj):
     """NaN -> None so the JSON is valid."""
     if isinstance(obj, float):
@@ -204,7 +190,7 @@ def _train(args) -> int:
     import cv2
 
     from kaiyo_seabed.batch import Progress
-    from kaiyo_seabed.evaluation import cross_validate
+    from kaiyo_seabed.evaluation import cross_validate, headline
     from kaiyo_seabed.model import ForestParams, ModelError
     from kaiyo_seabed.training import LabelError, collect_samples, train_from_samples
     cv2.setNumThreads(1)
@@ -227,7 +213,7 @@ def _train(args) -> int:
         if args.cv:
             ev = cross_validate(items, args.cv, params, per_class=args.per_class, progress=bar,
                                 backbone=backbone)
-            meta['cv'] = _headline(ev.summary())
+            meta['cv'] = headline(ev.summary())
         model = train_from_samples(samples, params, meta=meta)
         model.save(args.out)
     except (LabelError, ModelError, ValueError) as err:      # BackboneError is a ValueError
@@ -238,34 +224,22 @@ def _train(args) -> int:
     return 0
 
 
-def _headline(summary: dict) -> dict:
-    """The figures the issue asks for, from an evaluation summary."""
-    m, p = summary['masks'], summary['points']
-
-    def r(v):
-        return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(v, 4)
-    out = {'mode': summary['mode'], 'images': summary['images']}
-    if m['scores']:
-        out.update(iou_seaweed=r(m['scores']['seaweed']['iou']),
-                   iou_seabed=r(m['scores']['seabed']['iou']),
-                   seabed_cover_mae_pp=r(m['cover_error']['all']['mae_pp']))
-    if p['n']:
-        out.update(point_accuracy=r(p['accuracy']),
-                   point_cover_mae_pp=r(p['cover_error']['all']['mae_pp']))
-    return out
-
-
 def _evaluate(args) -> int:
     import cv2
 
     from kaiyo_seabed.batch import Progress
-    from kaiyo_seabed.evaluation import cross_validate, evaluate_items, format_table
+    from kaiyo_seabed.evaluation import (
+        cross_validate,
+        evaluate_items,
+        format_table,
+        headline,
+    )
     from kaiyo_seabed.model import ModelError
     from kaiyo_seabed.pipeline import SeabedAnalyzer
-    from kaiyo_seabed.training import LabelError
+    from kaiyo_seabed.training import LabelError, shared_items
     cv2.setNumThreads(1)
     try:
-        items = _label_items(args) if (args.masks or args.points) else _shared_items()
+        items = _label_items(args) if (args.masks or args.points) else shared_items()
         if not items:
             return _err('no labelled images found')
         bar = Progress()
@@ -276,7 +250,7 @@ def _evaluate(args) -> int:
     except (LabelError, ModelError, ValueError) as err:
         return _err(str(err))
     summary = ev.summary()
-    summary['headline'] = _headline(summary)
+    summary['headline'] = headline(summary)
     if args.json:
         print(json.dumps(_clean(summary), indent=1))
     else:

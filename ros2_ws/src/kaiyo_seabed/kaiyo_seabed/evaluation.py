@@ -18,7 +18,10 @@ MAE and bias (mean predicted - true) per key, and overall.
 Cross-validation (`cross_validate`): images are split into k folds by the sha256 of their
 name; each fold is predicted by a model trained on the other folds only, so every figure is
 for images the model never saw. Evaluating the shipped model on its own training images
-instead gives optimistic figures and is labelled as such.
+instead gives optimistic figures and is labelled as such. The forests are retrained per fold,
+the pretrained network is not: when it was fine-tuned on some of the images (its provenance
+file lists them, `Backbone.seen`), the figures are optimistic too and carry a `caution`;
+scripts/export-seabed-backbone.py --cv K fine-tunes it per fold for the honest ones.
 """
 from __future__ import annotations
 
@@ -70,6 +73,7 @@ class Evaluation:
     images: int = 0
     failed: list = field(default_factory=list)          # [(image, reason)]
     mode: str = 'model'                                 # 'model' or 'cv<k>'
+    caution: str = ''                                   # why the figures are optimistic
 
     def add_mask(self, name: str, class_map: np.ndarray, truth_ids: np.ndarray) -> None:
         truth = cv2.resize(truth_ids, (class_map.shape[1], class_map.shape[0]),
@@ -137,6 +141,7 @@ class Evaluation:
         n_points = int(self.point_cm.sum())
         return {
             'mode': self.mode,
+            'caution': self.caution,
             'images': self.images,
             'failed': [{'image': n, 'error': r} for n, r in self.failed],
             'masks': {
@@ -188,6 +193,11 @@ def cross_validate(items: list[LabelledImage], k: int = 5, params=None, work_wid
     samples = collect_samples(items, work_width, per_class, seed, backbone=backbone)
     folds = [fold_of(it.name, k) for it in items]
     ev = Evaluation(mode=f'cv{k}')
+    seen = backbone.seen([it.image_path for it in items]) if backbone is not None else 0
+    if seen:
+        ev.caution = (f'the pretrained network was fine-tuned on {seen} of these '
+                      f'{len(items)} images, so these figures are optimistic; '
+                      f'scripts/export-seabed-backbone.py --cv {k} fine-tunes it per fold')
     done = 0
     for f in range(k):
         train = [s for s, fo in zip(samples, folds, strict=True) if fo != f]
@@ -195,11 +205,30 @@ def cross_validate(items: list[LabelledImage], k: int = 5, params=None, work_wid
         if not test:
             continue
         model = train_from_samples(train, params, work_width, stride)
-        evaluate_items(SeabedAnalyzer(model), test, ev)
+        evaluate_items(SeabedAnalyzer(model, backbone=backbone), test, ev)
         done += len(test)
         if progress:
             progress(done, len(items), f'fold {f + 1}/{k}')
     return ev
+
+
+def headline(summary: dict) -> dict:
+    """The figures the issue asks for, from an evaluation summary (with its caution)."""
+    m, p = summary['masks'], summary['points']
+
+    def r(v):
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(v, 4)
+    out = {'mode': summary['mode'], 'images': summary['images']}
+    if summary.get('caution'):
+        out['caution'] = summary['caution']
+    if m['scores']:
+        out.update(iou_seaweed=r(m['scores']['seaweed']['iou']),
+                   iou_seabed=r(m['scores']['seabed']['iou']),
+                   seabed_cover_mae_pp=r(m['cover_error']['all']['mae_pp']))
+    if p['n']:
+        out.update(point_accuracy=r(p['accuracy']),
+                   point_cover_mae_pp=r(p['cover_error']['all']['mae_pp']))
+    return out
 
 
 def format_table(summary: dict) -> str:
@@ -227,6 +256,8 @@ def format_table(summary: dict) -> str:
     lines = [f"evaluation: {summary['images']} images, mode {summary['mode']}"
              + ('' if summary['mode'].startswith('cv') else
                 '  (model evaluated as given: optimistic if these images trained it)')]
+    if summary.get('caution'):
+        lines.append(f"CAUTION: {summary['caution']}")
     m = summary['masks']
     if m['scores']:
         lines += ['', 'masks (pixels; seabed = coralline+bare vs SUIM SR)',

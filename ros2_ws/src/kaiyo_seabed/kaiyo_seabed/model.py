@@ -38,7 +38,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kaiyo_seabed.backbone import BACKBONE_FILE, TAPS, BackboneError, Projection
+from kaiyo_seabed.backbone import (
+    BACKBONE_FILE,
+    IMAGENET_TRUNK_SHA256,
+    TAPS,
+    BackboneError,
+    Projection,
+)
 from kaiyo_seabed.features import FEATURE_NAMES, N_FEATURES
 
 MODEL_FORMAT = 'kaiyo_seabed.rtrees/1'
@@ -181,7 +187,8 @@ class SeabedModel:
         m = dict(meta or {})
         if projection is not None:
             m['deep'] = {'backbone': BACKBONE_FILE, 'taps': list(TAPS),
-                         'components': projection.components}
+                         'components': projection.components,
+                         'network_sha256': projection.network}
         m.update({'format': MODEL_FORMAT, 'features': names,
                   'classes': sorted(int(c) for c in np.unique(y)),
                   'forest': params.__dict__, 'samples': int(len(y)),
@@ -250,7 +257,8 @@ class SeabedModel:
         if 'deep' in meta:
             try:
                 projection = Projection(fs.getNode('deep_mean').mat(),
-                                        fs.getNode('deep_basis').mat())
+                                        fs.getNode('deep_basis').mat(),
+                                        meta['deep'].get('network_sha256', IMAGENET_TRUNK_SHA256))
             except (cv2.error, AttributeError, BackboneError) as err:
                 raise ModelError(f'model {path}: unreadable pretrained-feature projection '
                                  f'({err})') from None

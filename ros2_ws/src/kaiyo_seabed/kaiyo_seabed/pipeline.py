@@ -144,13 +144,19 @@ class FrameResult:
 class SeabedAnalyzer:
     """Runs the pipeline with one model. Not thread-safe (OpenCV ml models are not)."""
 
-    def __init__(self, model: SeabedModel, detect_urchins_enabled: bool = True):
+    def __init__(self, model: SeabedModel, detect_urchins_enabled: bool = True,
+                 backbone: Backbone | None = None):
+        """backbone: the network for a model with pretrained features (default: the shipped
+        one, loaded only for such a model); it must be the one the model was trained with."""
         self.model = model
         self.detect_urchins_enabled = detect_urchins_enabled
         # a classifier trained with urchin labels confirms and completes the detector
         self.model_knows_urchins = int(SeabedClass.URCHIN) in model.stage1_classes
         # the pretrained network runs only for models trained with its features
-        self.backbone = Backbone() if model.projection is not None else None
+        self.backbone = None
+        if model.projection is not None:
+            self.backbone = backbone or Backbone()
+            model.projection.check_network(self.backbone)
 
     def classify(self, bgr: np.ndarray,
                  range_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:

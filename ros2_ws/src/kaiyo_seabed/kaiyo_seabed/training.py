@@ -44,6 +44,7 @@ from kaiyo_seabed.model import (
     context_rows,
     forest_probs,
     make_forest,
+    package_config,
 )
 
 #: Inner folds (by image) that give the context forest honest first-stage probabilities.
@@ -184,6 +185,20 @@ def find_mask_pairs(mask_dir, image_dirs=()) -> list[LabelledImage]:
     return out
 
 
+def shared_items() -> list[LabelledImage]:
+    """The shared labelled data (`../shared/data/seabed/`, README): the SUIM masks and the
+    MCR-LTER points with the shipped CoralNet mapping, the set the shipped model is trained on."""
+    from kaiyo_common.paths import shared_data_path
+    root = shared_data_path('seabed')
+    if not root.is_dir():
+        raise LabelError(f'shared labelled data {root} not found; give --masks/--points')
+    mapping = read_mapping(package_config('coralnet_mapping.csv'))
+    mcr = root / 'mcr_lter_points'
+    return (find_mask_pairs(root / 'suim_pf_sr' / 'masks')
+            + find_mask_pairs(root / 'suim' / 'masks')
+            + read_points(mcr / 'points.csv', mcr, mapping))
+
+
 def fold_of(name: str, k: int) -> int:
     """Deterministic fold of an image (by the sha256 of its name), 0..k-1."""
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % k
@@ -196,10 +211,10 @@ class Samples(tuple):
     (`taps`) and the working image's height."""
 
     def __new__(cls, x, y, name='', grid=None, pos=None, width=0, stride=3, taps=None,
-                height=0):
+                height=0, network=''):
         obj = super().__new__(cls, (x, y))
         obj.name, obj.grid, obj.pos, obj.width, obj.stride = name, grid, pos, width, stride
-        obj.taps, obj.height = taps, height
+        obj.taps, obj.height, obj.network = taps, height, network
         return obj
 
 
@@ -243,11 +258,12 @@ def image_samples(item: LabelledImage, work_width: int, per_class: int,
                 ps.append(np.array([ii * w + jj]))
     grid = feats.reshape(h, w, -1)[::stride, ::stride].copy()
     taps = backbone.taps(bgr) if backbone is not None else None
+    network = backbone.sha256 if backbone is not None else ''
     if not xs:
         return Samples(np.zeros((0, feats.shape[1]), np.float32), np.zeros(0, np.int32),
-                       item.name, grid, np.zeros(0, np.int64), w, stride, taps, h)
+                       item.name, grid, np.zeros(0, np.int64), w, stride, taps, h, network)
     return Samples(np.concatenate(xs), np.concatenate(ys), item.name, grid,
-                   np.concatenate(ps).astype(np.int64), w, stride, taps, h)
+                   np.concatenate(ps).astype(np.int64), w, stride, taps, h, network)
 
 
 def collect_samples(items, work_width: int = 160, per_class: int = 250, seed: int = 0,
@@ -278,7 +294,11 @@ def fit_projection(samples, components: int = DEFAULT_COMPONENTS,
         if len(pos) > PROJECTION_ROWS_PER_IMAGE:
             pos = rng.choice(pos, PROJECTION_ROWS_PER_IMAGE, replace=False)
         rows.append(tap_rows(s.taps, (s.height, s.width), pos))
-    return Projection.fit(np.concatenate(rows), components)
+    networks = {s.network for s in samples}
+    if len(networks) != 1:
+        raise LabelError(f'samples come from {len(networks)} different networks; collect them '
+                         'all with one backbone')
+    return Projection.fit(np.concatenate(rows), components, networks.pop())
 
 
 def with_projection(s: Samples, projection: Projection) -> Samples:
@@ -290,7 +310,7 @@ def with_projection(s: Samples, projection: Projection) -> Samples:
     grid = np.concatenate([s.grid, z[::s.stride, ::s.stride]], axis=2)
     return Samples(np.ascontiguousarray(x, np.float32), s[1], s.name,
                    np.ascontiguousarray(grid, np.float32), s.pos, s.width, s.stride, None,
-                   s.height)
+                   s.height, s.network)
 
 
 def train_from_samples(samples, params: ForestParams | None = None, work_width: int = 160,

@@ -1,21 +1,26 @@
 """Tier 1: the pretrained network (shipped ONNX in cv2.dnn), its projection, and models trained
 with pretrained features (save/load, analyser, errors)."""
 import gzip
+import json
+import shutil
 
 import cv2
 import numpy as np
 import pytest
 
 from kaiyo_seabed.backbone import (
+    IMAGENET_TRUNK_SHA256,
     TAP_CHANNELS,
     TAP_DIM,
     Backbone,
     BackboneError,
     Projection,
+    file_sha256,
     input_size,
     tap_rows,
 )
 from kaiyo_seabed.classes import SeabedClass
+from kaiyo_seabed.evaluation import cross_validate, format_table, headline
 from kaiyo_seabed.features import N_FEATURES
 from kaiyo_seabed.model import ForestParams, ModelError, SeabedModel
 from kaiyo_seabed.pipeline import SeabedAnalyzer
@@ -156,3 +161,52 @@ def test_deep_model_file_errors(tmp_path, backbone):
     with pytest.raises(ModelError, match=f'must be \\(N, {N_FEATURES + 4}\\)'):
         SeabedModel.train(np.zeros((20, N_FEATURES)), np.arange(20) % 2,
                           projection=model.projection)
+
+
+def test_a_model_runs_only_with_the_network_it_was_trained_with(tmp_path, backbone):
+    items = _labelled(tmp_path, 2)
+    model = train_from_samples(collect_samples(items, per_class=40, backbone=backbone),
+                               ForestParams(trees=4, max_depth=4, context=False), components=4)
+    assert model.projection.network == backbone.sha256
+    text = gzip.decompress(model.save(tmp_path / 'm.yml.gz').read_bytes()).decode()
+    assert SeabedModel.load(tmp_path / 'm.yml.gz').projection.network == backbone.sha256
+    # the projection's components mean nothing on another network's features
+    (tmp_path / 'other.yml.gz').write_bytes(
+        gzip.compress(text.replace(backbone.sha256, 'ab' * 32).encode()))
+    other = SeabedModel.load(tmp_path / 'other.yml.gz')
+    with pytest.raises(BackboneError, match='another network \\(sha256 abababababab'):
+        SeabedAnalyzer(other)
+    # models saved before the digest was recorded were all trained on the ImageNet trunk
+    (tmp_path / 'old.yml.gz').write_bytes(
+        gzip.compress(text.replace('network_sha256', 'unused_key').encode()))
+    assert SeabedModel.load(tmp_path / 'old.yml.gz').projection.network == \
+        IMAGENET_TRUNK_SHA256
+
+
+def test_provenance_file_names_the_images_the_network_was_fine_tuned_on(tmp_path, backbone):
+    net = tmp_path / 'trunk.onnx'
+    shutil.copyfile(backbone.path, net)
+    items = _labelled(tmp_path, 4)
+    paths = [it.image_path for it in items]
+    assert Backbone(net).seen(paths) == 0                  # no provenance file: none
+    doc = {'sha256': backbone.sha256,
+           'fine_tuned_on': [{'image': 'im1', 'sha256': file_sha256(paths[1])}]}
+    net.with_suffix('.json').write_text(json.dumps(doc))
+    tuned = Backbone(net)
+    assert tuned.seen(paths) == 1
+    # cross-validation retrains the forests, not the network: its figures say so
+    ev = cross_validate(items, 2, ForestParams(trees=4, max_depth=4, context=False),
+                        per_class=40, backbone=tuned)
+    summary = ev.summary()
+    assert 'fine-tuned on 1 of these 4 images' in summary['caution']
+    assert 'CAUTION: the pretrained network' in format_table(summary)
+    assert headline(summary)['caution'] == summary['caution']
+    assert 'caution' not in headline(cross_validate(
+        items, 2, ForestParams(trees=4, max_depth=4, context=False), per_class=40,
+        backbone=backbone).summary())
+    net.with_suffix('.json').write_text(json.dumps({**doc, 'sha256': '0' * 64}))
+    with pytest.raises(BackboneError, match='describes another network'):
+        Backbone(net)
+    net.with_suffix('.json').write_text('{"fine_tuned_on": []}')
+    with pytest.raises(BackboneError, match='malformed'):
+        Backbone(net)

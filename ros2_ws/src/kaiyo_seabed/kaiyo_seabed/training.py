@@ -208,7 +208,7 @@ class Samples(tuple):
     """(features (N, F), labels (N,)) of one image; also carries what the context forest
     needs: the image name, its feature grid (every `stride`-th working pixel) and the working
     pixel index of each sample; with pretrained features, the network's layer outputs
-    (`taps`) and the working image's height."""
+    (`taps`), the working image's height and the network's sha256 (`network`)."""
 
     def __new__(cls, x, y, name='', grid=None, pos=None, width=0, stride=3, taps=None,
                 height=0, network=''):

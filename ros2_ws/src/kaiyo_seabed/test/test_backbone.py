@@ -142,6 +142,11 @@ def test_deep_training_needs_the_features_on_every_image(tmp_path, backbone):
         collect_samples(items[2:], per_class=40)
     with pytest.raises(LabelError, match='im2: no pretrained features'):
         train_from_samples(mixed, ForestParams(trees=4, max_depth=4, context=False))
+    # one projection cannot span two networks' features
+    two = collect_samples(items, per_class=40, backbone=backbone)
+    two[2].network = 'cd' * 32
+    with pytest.raises(LabelError, match='2 different networks'):
+        train_from_samples(two, ForestParams(trees=4, max_depth=4, context=False))
 
 
 def test_deep_model_file_errors(tmp_path, backbone):
